@@ -1,0 +1,98 @@
+# Tributary: one entry point for developers and CI.
+#
+#   make install   tools (.tools/uv), the workspace (.venv) and LocalStack's own venv (.localstack-venv)
+#   make test      install, lint, then the whole pytest suite
+#   make lint      ruff check, ruff format --check, mypy, contract schemas up to date
+#   make demo      install, then run the demo against a fresh local stack
+#   make up        install, then bring the local stack up in the foreground (Ctrl-C stops it)
+#   make clean     remove every generated folder
+#
+# Each install step writes a stamp keyed on the content it was built from, so a second `make install` is
+# a few cheap checks. uv never downloads a Python: Python 3.13 comes from pyenv (or python3.13 on PATH).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+.PHONY: install tools check-py313 venv localstack-venv test lint pytest demo up clean
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+unexport VIRTUAL_ENV
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BOOTSTRAP_PYTHON ?= python3
+
+# Python 3.13: the newest pyenv 3.13.x if pyenv exists, else python3.13 on PATH. Override with PY313=...
+PY313 ?= $(shell \
+	if command -v pyenv >/dev/null 2>&1; then \
+		ls -d "$$(pyenv root)"/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1; \
+	fi)
+ifeq ($(strip $(PY313)),)
+PY313 := $(shell command -v python3.13 2>/dev/null)
+endif
+
+LOCALSTACK_VENV := .localstack-venv
+LOCALSTACK_REQS := localstack-core[runtime]==4.14.0 cbor2==5.6.5 cryptography==43.0.3 pyopenssl==24.2.1 \
+	service_identity joserfc<1.1
+
+WORKSPACE_MANIFESTS = pyproject.toml $(sort $(wildcard */pyproject.toml services/*/pyproject.toml))
+RUN := $(UV) run --no-sync
+
+install: tools venv localstack-venv
+
+tools:
+	@if [ ! -x "$(UV)" ] || [ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \
+		echo "install: uv $(UV_VERSION) into $(TOOLS)/"; \
+		"$(BOOTSTRAP_PYTHON)" -m venv "$(TOOLS)"; \
+		"$(TOOLS)/bin/python" -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"; \
+	fi
+
+check-py313:
+	@if [ -z "$(PY313)" ] || [ ! -x "$(PY313)" ]; then \
+		echo "install: no Python 3.13 found (pyenv install 3.13, or put python3.13 on PATH, or PY313=...)" >&2; \
+		exit 1; \
+	fi
+
+# The workspace. Locally `uv lock` refreshes uv.lock when a pyproject changed; under CI the committed lock
+# must already be current (`uv sync --locked` fails otherwise), so CI never installs an unreviewed lock.
+venv: tools check-py313
+	@key() { { echo "$(PY313)"; cat $(WORKSPACE_MANIFESTS); cat uv.lock 2>/dev/null || true; } | sha256sum | cut -c1-16; }; \
+	stamp=".venv/.tributary-sync"; \
+	if [ -x .venv/bin/python ] && [ -f "$$stamp" ] && [ "$$(cat "$$stamp")" = "$$(key)" ]; then exit 0; fi; \
+	if [ -z "$${CI:-}" ]; then $(UV) lock --python "$(PY313)" -q; fi; \
+	$(UV) sync --all-packages --locked --python "$(PY313)" -q; \
+	key > "$$stamp"
+
+localstack-venv: tools check-py313
+	@key() { echo "$(PY313) $(LOCALSTACK_REQS)" | sha256sum | cut -c1-16; }; \
+	stamp="$(LOCALSTACK_VENV)/.tributary-reqs"; \
+	if [ -x "$(LOCALSTACK_VENV)/bin/python" ] && [ -f "$$stamp" ] && [ "$$(cat "$$stamp")" = "$$(key)" ]; then exit 0; fi; \
+	echo "install: LocalStack into $(LOCALSTACK_VENV)/"; \
+	rm -rf "$(LOCALSTACK_VENV)"; \
+	$(UV) venv -q -p "$(PY313)" "$(LOCALSTACK_VENV)"; \
+	$(UV) pip install -q --python "$(LOCALSTACK_VENV)/bin/python" $(foreach r,$(LOCALSTACK_REQS),'$(r)'); \
+	key > "$$stamp"
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) mypy --strict infra/src/tributary
+	$(RUN) python -m contracts.schemas check
+
+pytest: install
+	$(RUN) pytest
+
+test: lint pytest
+
+demo: install
+	$(RUN) tributary demo
+
+up: install
+	$(RUN) tributary up
+
+clean:
+	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache dist
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,0 +1,23 @@
+"""Tributary's event contracts: the envelope and one versioned model per event type.
+
+Importing this package registers every contract (see :mod:`contracts.registry`).
+"""
+
+from __future__ import annotations
+
+from contracts import events as _events  # noqa: F401  (registers the models)
+from contracts.envelope import Envelope, EventIn, detail_type
+from contracts.ids import EVENT_ID_PATTERN, new_event_id
+from contracts.registry import UnknownContractError, contract_model, known_contracts, validate_data
+
+__all__ = [
+    "EVENT_ID_PATTERN",
+    "Envelope",
+    "EventIn",
+    "UnknownContractError",
+    "contract_model",
+    "detail_type",
+    "known_contracts",
+    "new_event_id",
+    "validate_data",
+]

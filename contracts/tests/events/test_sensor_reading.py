@@ -1,0 +1,61 @@
+"""Tests of the ``sensor.reading`` contract."""
+
+from __future__ import annotations
+
+import pytest
+from contracts.events.sensor_reading import SensorReadingV1
+
+from tests.support.samples import load_sample
+from tests.support.validation import error_locs
+
+
+def test_sample_parses() -> None:
+    """The sample reading keeps its value and unit."""
+    reading = SensorReadingV1.model_validate(load_sample("sensor.reading", 1)["data"])
+    assert (reading.metric, reading.value, reading.unit) == ("temperature", 23.4, "celsius")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("value", float("nan")),
+        ("value", float("inf")),
+        ("value", "warm"),
+        ("unit", "kelvins"),
+        ("unit", "Celsius"),
+        ("metric", "Temperature"),
+        ("metric", "temp reading"),
+        ("device_id", ""),
+        ("site_id", "site/tokyo"),
+    ],
+    ids=[
+        "nan",
+        "inf",
+        "not-a-number",
+        "unknown-unit",
+        "unit-case",
+        "metric-case",
+        "metric-space",
+        "no-device",
+        "bad-site",
+    ],
+)
+def test_rejects_bad_field(field: str, value: object) -> None:
+    """A bad value is rejected at its field."""
+    data = load_sample("sensor.reading", 1)["data"]
+    data[field] = value
+    assert error_locs(SensorReadingV1, data) == [(field,)]
+
+
+def test_rejects_unknown_field() -> None:
+    """Fields outside the contract are rejected, not dropped."""
+    data = load_sample("sensor.reading", 1)["data"]
+    data["battery"] = 0.8
+    assert error_locs(SensorReadingV1, data) == [("battery",)]
+
+
+def test_requires_every_field() -> None:
+    """A reading without a unit is incomplete."""
+    data = load_sample("sensor.reading", 1)["data"]
+    del data["unit"]
+    assert error_locs(SensorReadingV1, data) == [("unit",)]

@@ -1,0 +1,56 @@
+"""Tests of the envelope models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from contracts.envelope import Envelope, EventIn, detail_type
+
+from tests.support.samples import all_samples, load_sample
+from tests.support.validation import error_locs
+
+
+@pytest.mark.parametrize("sample", all_samples(), ids=lambda s: detail_type(s["type"], s["version"]))
+def test_every_sample_is_a_valid_event_in(sample: dict[str, object]) -> None:
+    """Each sample event has the shape producers submit."""
+    EventIn.model_validate(sample)
+
+
+def test_event_in_id_is_optional() -> None:
+    """A producer may leave the id to ingest."""
+    sample = load_sample("sensor.reading", 1)
+    del sample["id"]
+    assert EventIn.model_validate(sample).id is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("time", "2025-06-01T09:30:00"),
+        ("type", "Sensor Reading"),
+        ("version", 0),
+        ("id", "has spaces"),
+        ("source", ""),
+    ],
+    ids=["naive-time", "bad-type", "version-zero", "bad-id", "empty-source"],
+)
+def test_event_in_rejects_bad_fields(field: str, value: object) -> None:
+    """Bad envelope fields are rejected at that field."""
+    sample = load_sample("sensor.reading", 1)
+    sample[field] = value
+    assert error_locs(EventIn, sample) == [(field,)]
+
+
+def test_event_in_rejects_unknown_fields() -> None:
+    """An unexpected top-level field is named in the error."""
+    sample = load_sample("sensor.reading", 1)
+    sample["ingested_at"] = "2025-06-01T00:30:00Z"
+    assert error_locs(EventIn, sample) == [("ingested_at",)]
+
+
+def test_envelope_detail_type() -> None:
+    """The EventBridge DetailType of an envelope is ``<type>.v<version>``."""
+    sample = load_sample("trade.completed", 1)
+    envelope = Envelope.model_validate({**sample, "ingested_at": datetime.now(UTC), "trace": None})
+    assert envelope.detail_type == "trade.completed.v1"

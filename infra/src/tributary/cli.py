@@ -1,0 +1,98 @@
+"""The ``tributary`` command: bring the local stack up, run the demo."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tributary.emulator import EmulatorError, make_emulator
+from tributary.paths import default_data_dir
+from tributary.processes import ProcessStartError
+from tributary.stack import Stack, StackError
+
+app = typer.Typer(help="Tributary: an event platform on AWS, and its local stack.", no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data folder of the stack [default: .tributary/ at the repo root]")
+]
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _endpoints_table(stack: Stack) -> Table:
+    info = stack.describe()
+    table = Table(title="Tributary local stack", show_lines=False)
+    table.add_column("what", style="bold")
+    table.add_column("where")
+    table.add_column("details", overflow="fold")
+    table.add_row(info["emulator"], info["aws_endpoint"], f"pid {info['emulator_pid']}, region {info['region']}")
+    table.add_row("bus", info["bus_name"], info["bus_arn"])
+    table.add_row("bucket", info["bucket"], "")
+    for name, svc in info["services"].items():
+        pids = ", ".join(str(p) for p in svc["pids"])
+        table.add_row(name, svc["url"], f"pids {pids}; log {svc['log']}")
+    for name, queue in info["queues"].items():
+        table.add_row(f"queue {name}", queue["url"], f"dlq {queue['dlq_url']}")
+    table.add_row("stack.json", str(stack.stack_file), "")
+    return table
+
+
+def _watch(stack: Stack) -> None:
+    """Block until interrupted, reporting (once each) services that died."""
+    reported: set[int] = set()
+    while True:
+        for procs in stack.supervisor.processes.values():
+            for proc in procs:
+                if not proc.alive and proc.pid not in reported:
+                    reported.add(proc.pid)
+                    code = proc.proc.returncode
+                    console.print(f"[red]{proc.service}[{proc.replica}] exited with {code}[/] (log {proc.log_path})")
+        time.sleep(1.0)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    emulator: Annotated[str, typer.Option(help="The local AWS emulator.")] = "localstack",
+    bus_name: Annotated[str, typer.Option(help="EventBridge bus name (prefix of queues and rules).")] = "tributary",
+) -> None:
+    """Start the emulator, provision from the manifests, run every service; Ctrl-C stops it all."""
+    folder = (data_dir or default_data_dir()).resolve()
+    stack = Stack(data_dir=folder, emulator=make_emulator(emulator, folder), bus_name=bus_name)
+    signal.signal(signal.SIGTERM, _interrupt)
+    code = 0
+    try:
+        with console.status("starting the local stack…"):
+            stack.start()
+        console.print(_endpoints_table(stack))
+        console.print("[green]up[/] — Ctrl-C to stop")
+        _watch(stack)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    except (StackError, EmulatorError, ProcessStartError) as exc:
+        console.print(f"[red]failed:[/] {exc}")
+        code = 1
+    finally:
+        # A second Ctrl-C must not cut the teardown short and leave LocalStack running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(data_dir: DataDir = None) -> None:
+    """Run the end-to-end demo on a fresh local stack."""
+    from tributary.demo import run_demo  # noqa: PLC0415 - the demo pulls in more than `up` needs
+
+    run_demo(data_dir=data_dir)

@@ -1,0 +1,291 @@
+"""The whole local stack as one context manager: emulator → provisioning → services → ``stack.json``.
+
+``with Stack() as stack:`` starts LocalStack on the host, provisions the bus, queues, DLQs, rules and a
+bucket unique to this stack from the service manifests, starts every service as its own process, and
+writes ``<data_dir>/stack.json`` for tools and tests that run beside it. Leaving the block (normally or on an
+exception) stops everything in reverse order, removes the emulator's leftovers and ``stack.json``.
+
+A data folder hosts one stack at a time (``stack.lock``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import structlog
+
+from shared.manifest import ServiceManifest, load_manifests
+from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
+from tributary.emulator import Emulator, LocalStackEmulator
+from tributary.paths import default_data_dir
+from tributary.provision import Topology, provision
+from tributary.supervisor import ServiceSpec, Supervisor
+
+log = structlog.get_logger(__name__)
+
+STACK_FILE = "stack.json"
+LOCK_FILE = "stack.lock"
+
+
+class StackError(RuntimeError):
+    """The stack cannot start (its data folder is in use, or it is not running)."""
+
+
+def unique_bucket_name() -> str:
+    """``tributary-archive-<8 hex>``: LocalStack keeps every stack's objects in one host folder."""
+    return f"tributary-archive-{secrets.token_hex(4)}"
+
+
+class Stack:
+    """The local stack. Every argument is keyword-only and optional.
+
+    Args:
+        data_dir: where everything lives (default ``.tributary/`` at the repository root).
+        manifests: the services to provision and run (default: every installed one).
+        emulator: an emulator; one that is not started yet is started and stopped by the stack, one that
+            is already running is only used (tests share one per module). Default: LocalStack.
+        bus_name: the EventBridge bus, also the prefix of queue and rule names.
+        bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
+        service_env: extra environment per service name (tuning knobs); wins over the stack's.
+        replicas: processes per service name (default 1).
+        python: the interpreter that runs services (default: this one).
+        health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path | None = None,
+        manifests: Sequence[ServiceManifest] | None = None,
+        emulator: Emulator | None = None,
+        bus_name: str = "tributary",
+        bucket: str | None = None,
+        region: str = REGION,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
+        replicas: Mapping[str, int] | None = None,
+        python: Path | None = None,
+        health_timeout_s: float = 30.0,
+        stop_timeout_s: float = 20.0,
+    ) -> None:
+        self.data_dir = (data_dir or default_data_dir()).resolve()
+        self.manifests = list(load_manifests() if manifests is None else manifests)
+        self.emulator: Emulator = emulator or LocalStackEmulator(self.data_dir)
+        self.bus_name = bus_name
+        self.bucket = bucket or unique_bucket_name()
+        self.region = region
+        self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
+        self._replicas = dict(replicas or {})
+        self._python = python
+        self._health_timeout_s = health_timeout_s
+        self._stop_timeout_s = stop_timeout_s
+        self._topology: Topology | None = None
+        self._supervisor: Supervisor | None = None
+        self._exit = ExitStack()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the emulator, provision, start the services, write ``stack.json``.
+
+        Raises:
+            StackError: another stack holds this data folder.
+            tributary.emulator.EmulatorError, tributary.processes.ProcessStartError, ClientError: a step
+                failed; whatever had started is stopped again before the error propagates.
+        """
+        started = time.monotonic()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._exit.enter_context(self._lock())
+            if self.emulator.pid is None:
+                self.emulator.start()
+                self._exit.callback(self.emulator.stop)
+            self._topology = provision(
+                sqs=self.client("sqs"),
+                events=self.client("events"),
+                s3=self.client("s3"),
+                bucket=self.bucket,
+                bus_name=self.bus_name,
+                manifests=self.manifests,
+            )
+            self.emulator.track_bucket(self.bucket)
+            supervisor = Supervisor(
+                data_dir=self.data_dir,
+                base_env=self._base_env(),
+                python=self._python,
+                health_timeout_s=self._health_timeout_s,
+                stop_timeout_s=self._stop_timeout_s,
+            )
+            self._exit.callback(supervisor.stop)
+            self._supervisor = supervisor
+            supervisor.start([self._spec(m) for m in self.manifests], replicas=self._replicas)
+            self._exit.callback(self.stack_file.unlink, missing_ok=True)
+            self.write_stack_file()
+        except BaseException:
+            self.stop()
+            raise
+        ms = round((time.monotonic() - started) * 1000)
+        log.info("stack_started", data_dir=str(self.data_dir), endpoint=self.emulator.endpoint, ms=ms)
+
+    def stop(self) -> None:
+        """Stop services, then the emulator; remove ``stack.json``; idempotent."""
+        started = time.monotonic()
+        try:
+            self._exit.close()
+        finally:
+            self._exit = ExitStack()
+            self._supervisor = None
+        log.info("stack_stopped", ms=round((time.monotonic() - started) * 1000))
+
+    def _lock(self) -> IO[str]:
+        handle = (self.data_dir / LOCK_FILE).open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise StackError(f"another stack is running on {self.data_dir}") from exc
+        return handle  # closing the handle releases the lock
+
+    # -- wiring ------------------------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this stack's emulator."""
+        return emulator_client(service, self.emulator.endpoint, region=self.region)
+
+    def _base_env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.emulator.endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": EMULATOR_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIALS["aws_secret_access_key"],
+            "TRIBUTARY_BUS_NAME": self.bus_name,
+            "TRIBUTARY_BUCKET": self.bucket,
+        }
+
+    def _spec(self, manifest: ServiceManifest) -> ServiceSpec:
+        env: dict[str, str] = {}
+        if manifest.is_worker:
+            queue = self.topology.queues[manifest.name]
+            env.update(
+                TRIBUTARY_QUEUE_URL=queue.url,
+                TRIBUTARY_DLQ_URL=queue.dlq_url,
+                TRIBUTARY_VISIBILITY_TIMEOUT_S=str(manifest.queue.visibility_timeout_s),
+            )
+        env.update(self._service_env.get(manifest.name, {}))
+        return ServiceSpec(manifest=manifest, env=env)
+
+    # -- state -------------------------------------------------------------------------------------------
+
+    @property
+    def topology(self) -> Topology:
+        if self._topology is None:
+            raise StackError("stack not provisioned")
+        return self._topology
+
+    @property
+    def supervisor(self) -> Supervisor:
+        if self._supervisor is None:
+            raise StackError("stack not running")
+        return self._supervisor
+
+    @property
+    def stack_file(self) -> Path:
+        return self.data_dir / STACK_FILE
+
+    def service_url(self, service: str) -> str:
+        """The base URL of a service's first replica."""
+        return self.supervisor.processes[service][0].url
+
+    @property
+    def ingest_url(self) -> str | None:
+        procs = self.supervisor.processes.get("ingest")
+        return procs[0].url if procs else None
+
+    def describe(self) -> dict[str, Any]:
+        """What ``stack.json`` holds."""
+        services = {
+            name: {
+                "url": procs[0].url,
+                "urls": [p.url for p in procs],
+                "pids": [p.pid for p in procs if p.alive],
+                "log": str(procs[0].log_path),
+                "logs": [str(p.log_path) for p in procs],
+            }
+            for name, procs in self.supervisor.processes.items()
+        }
+        queues = {
+            name: {"url": q.url, "dlq_url": q.dlq_url, "arn": q.arn, "dlq_arn": q.dlq_arn}
+            for name, q in self.topology.queues.items()
+        }
+        return {
+            "emulator": self.emulator.name,
+            "emulator_pid": self.emulator.pid,
+            "aws_endpoint": self.emulator.endpoint,
+            "region": self.region,
+            "ingest_url": self.ingest_url,
+            "bus_name": self.topology.bus_name,
+            "bus_arn": self.topology.bus_arn,
+            "bucket": self.topology.bucket,
+            "queues": queues,
+            "services": services,
+            "data_dir": str(self.data_dir),
+            "pid": os.getpid(),
+        }
+
+    def write_stack_file(self) -> Path:
+        """(Re)write ``stack.json`` atomically; call after changing processes."""
+        tmp = self.stack_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(self.stack_file)
+        return self.stack_file
+
+    # -- operations (tests and the CLI) ------------------------------------------------------------------
+
+    def kill(self, service: str, replica: int | None = None) -> list[int]:
+        """SIGKILL a service's processes (a crash); see :meth:`Supervisor.kill`."""
+        pids = self.supervisor.kill(service, replica)
+        self.write_stack_file()
+        return pids
+
+    def restart(self, service: str) -> None:
+        """Restart a service's replicas on their ports and wait until healthy."""
+        self.supervisor.restart(service)
+        self.write_stack_file()
+
+    def add_replica(self, service: str) -> str:
+        """Start one more process of ``service``; returns its URL."""
+        proc = self.supervisor.add_replica(service)
+        self.write_stack_file()
+        return proc.url
+
+
+def read_stack_file(data_dir: Path | None = None) -> dict[str, Any]:
+    """The ``stack.json`` of the stack running on ``data_dir`` (default ``.tributary/``).
+
+    Raises:
+        StackError: no stack is running there.
+    """
+    path = (data_dir or default_data_dir()) / STACK_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise StackError(f"no stack running on {path.parent} (no {STACK_FILE})") from exc
+    return data

@@ -1,0 +1,197 @@
+"""One process per service replica: started with its environment, health-checked, drained on stop.
+
+Each replica runs ``<python> -m <manifest.module>`` in its own process group, with stdout and stderr
+appended to ``<data_dir>/logs/<service>.log`` (replica ``n > 0``: ``<service>.<n>.log``). Every process
+serves ``GET /healthz`` on ``TRIBUTARY_HTTP_HOST:TRIBUTARY_HTTP_PORT`` (ingest on its API port, workers on a
+small health server) and counts as started once that answers 200.
+
+The environment of a replica, later entries winning: the host's (minus ``AWS_*``), the stack's
+(``base_env``: endpoint, region, credentials, bus, bucket), the per-process variables
+(``TRIBUTARY_SERVICE``, ``TRIBUTARY_HTTP_HOST``, ``TRIBUTARY_HTTP_PORT``, ``TRIBUTARY_DATA_DIR``,
+``TRIBUTARY_REPLICA``), then the service's own ``env`` (queue URLs, tuning knobs from tests).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from shared.manifest import ServiceManifest
+from tributary.processes import LOOPBACK, free_port, kill_process, spawn, stop_processes, wait_healthy
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """A service to run: its manifest and the environment only it gets."""
+
+    manifest: ServiceManifest
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+
+@dataclass(kw_only=True)
+class ServiceProcess:
+    """One replica: its port and log stay the same across restarts; ``proc`` is the current process."""
+
+    service: str
+    replica: int
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+class Supervisor:
+    """Starts, watches and stops the service processes of one stack.
+
+    Args:
+        data_dir: the stack's data folder (logs under ``logs/``, service files under ``services/<name>``).
+        base_env: variables every service gets (AWS endpoint, region, credentials, bus, bucket).
+        python: the interpreter that runs services (default: this one, i.e. the workspace ``.venv``).
+        health_timeout_s: how long a process may take to answer ``/healthz``.
+        stop_timeout_s: how long processes may drain after SIGTERM before SIGKILL.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        base_env: Mapping[str, str],
+        python: Path | None = None,
+        health_timeout_s: float = 30.0,
+        stop_timeout_s: float = 20.0,
+    ) -> None:
+        self.data_dir = data_dir
+        self.python = python or Path(sys.executable)
+        self._base_env = dict(base_env)
+        self._health_timeout_s = health_timeout_s
+        self._stop_timeout_s = stop_timeout_s
+        self._specs: dict[str, ServiceSpec] = {}
+        self._procs: dict[str, list[ServiceProcess]] = {}
+
+    @property
+    def processes(self) -> dict[str, list[ServiceProcess]]:
+        """Every service's replicas, in replica order (dead ones included until restarted)."""
+        return {name: list(procs) for name, procs in self._procs.items()}
+
+    def _environment(self, spec: ServiceSpec, replica: int, port: int) -> dict[str, str]:
+        service_dir = self.data_dir / "services" / spec.name
+        service_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "VIRTUAL_ENV"}
+        env.update(self._base_env)
+        env.update(
+            PYTHONUNBUFFERED="1",
+            TRIBUTARY_SERVICE=spec.name,
+            TRIBUTARY_HTTP_HOST=LOOPBACK,
+            TRIBUTARY_HTTP_PORT=str(port),
+            TRIBUTARY_DATA_DIR=str(service_dir),
+            TRIBUTARY_REPLICA=str(replica),
+        )
+        env.update(spec.env)
+        return env
+
+    def _spawn(self, spec: ServiceSpec, replica: int, port: int | None = None) -> ServiceProcess:
+        env = self._environment(spec, replica, port or free_port())
+        suffix = "" if replica == 0 else f".{replica}"
+        log_path = self.data_dir / "logs" / f"{spec.name}{suffix}.log"
+        proc = spawn(
+            [str(self.python), "-m", spec.manifest.module],
+            env=env,
+            log_path=log_path,
+            cwd=Path(env["TRIBUTARY_DATA_DIR"]),
+        )
+        port = int(env["TRIBUTARY_HTTP_PORT"])
+        log.info("service_spawned", service=spec.name, replica=replica, pid=proc.pid, port=port)
+        return ServiceProcess(service=spec.name, replica=replica, port=port, log_path=log_path, proc=proc)
+
+    def _wait(self, procs: Sequence[ServiceProcess]) -> None:
+        checks = {f"{p.service}[{p.replica}]": (p.proc, f"{p.url}/healthz", p.log_path) for p in procs}
+        wait_healthy(checks, timeout_s=self._health_timeout_s)
+
+    def start(self, specs: Sequence[ServiceSpec], *, replicas: Mapping[str, int] | None = None) -> None:
+        """Start every service (``replicas[name]`` processes each, default 1) and wait until all are healthy.
+
+        Raises:
+            tributary.processes.ProcessStartError: a process exited or stayed unhealthy; everything this
+                call started has been stopped again.
+        """
+        started = time.monotonic()
+        new: list[ServiceProcess] = []
+        try:
+            for spec in specs:
+                if spec.name in self._specs:
+                    raise ValueError(f"service {spec.name!r} already started")
+                self._specs[spec.name] = spec
+                self._procs[spec.name] = []
+                for replica in range((replicas or {}).get(spec.name, 1)):
+                    proc = self._spawn(spec, replica)
+                    self._procs[spec.name].append(proc)
+                    new.append(proc)
+            self._wait(new)
+        except BaseException:
+            stop_processes([p.proc for p in new], timeout_s=self._stop_timeout_s)
+            for spec in specs:
+                self._specs.pop(spec.name, None)
+                self._procs.pop(spec.name, None)
+            raise
+        ms = round((time.monotonic() - started) * 1000)
+        log.info("services_healthy", services=[s.name for s in specs], processes=len(new), ms=ms)
+
+    def add_replica(self, service: str) -> ServiceProcess:
+        """Start one more process of a running service and wait until it is healthy."""
+        replica = len(self._procs[service])
+        proc = self._spawn(self._specs[service], replica)
+        self._procs[service].append(proc)
+        self._wait([proc])
+        return proc
+
+    def kill(self, service: str, replica: int | None = None) -> list[int]:
+        """SIGKILL a service's live processes (or one replica), as a crash would; returns their pids."""
+        killed = []
+        for proc in self._procs[service]:
+            if (replica is None or proc.replica == replica) and proc.alive:
+                kill_process(proc.proc)
+                killed.append(proc.pid)
+        log.info("service_killed", service=service, pids=killed)
+        return killed
+
+    def restart(self, service: str) -> None:
+        """Stop a service's live processes gracefully, start each replica again on its port, wait healthy."""
+        procs = self._procs[service]
+        stop_processes([p.proc for p in procs if p.alive], timeout_s=self._stop_timeout_s)
+        for proc in procs:
+            proc.proc = self._spawn(self._specs[service], proc.replica, proc.port).proc
+        self._wait(procs)
+
+    def stop(self) -> None:
+        """SIGTERM every process, let them drain up to the stop timeout, SIGKILL the rest."""
+        procs = [p for replicas in self._procs.values() for p in replicas]
+        started = time.monotonic()
+        killed = stop_processes([p.proc for p in procs], timeout_s=self._stop_timeout_s)
+        ms = round((time.monotonic() - started) * 1000)
+        log.info("services_stopped", processes=len(procs), killed=killed, ms=ms)
+        self._specs.clear()
+        self._procs.clear()

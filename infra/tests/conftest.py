@@ -1,0 +1,47 @@
+"""Fixtures for the local-stack tests: a LocalStack per test module, tiny services, manifests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.manifest import QueueSettings, ServiceManifest, Subscription
+from tributary.emulator import LocalStackEmulator
+
+SUPPORT = Path(__file__).parent / "support"
+
+
+@pytest.fixture(scope="module")
+def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackEmulator]:
+    """One LocalStack for the whole test module (tests use distinct bus and bucket names)."""
+    emulator = LocalStackEmulator(tmp_path_factory.mktemp("localstack"))
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def tiny_env() -> dict[str, str]:
+    """The environment a tiny service needs: its folder on PYTHONPATH."""
+    return {"PYTHONPATH": str(SUPPORT)}
+
+
+@pytest.fixture
+def tiny_manifest() -> Callable[..., ServiceManifest]:
+    """Builds a manifest whose process is ``support/tiny_service.py`` (needs ``tiny_env``)."""
+
+    def build(name: str, *, worker: bool = False, max_receive_count: int = 10) -> ServiceManifest:
+        consumes = (Subscription(type="sensor.reading", versions=(1,)),) if worker else ()
+        return ServiceManifest(
+            name=name,
+            module="tiny_service",
+            consumes=consumes,
+            http=not worker,
+            queue=QueueSettings(max_receive_count=max_receive_count),
+        )
+
+    return build

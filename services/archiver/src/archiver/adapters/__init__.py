@@ -1,0 +1,1 @@
+"""archiver's adapters: S3."""

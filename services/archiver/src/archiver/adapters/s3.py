@@ -1,0 +1,37 @@
+"""S3 adapter of :class:`~archiver.ports.ArchiveStore`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from shared.errors import RetryableError
+
+
+class S3ArchiveStore:
+    """One bucket, through an injected boto3 ``s3`` client."""
+
+    def __init__(self, *, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+        self.puts = 0
+
+    def put(self, key: str, body: bytes) -> None:
+        self.puts += 1
+        try:
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/x-ndjson+gzip"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"S3 put of {key} failed: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise RetryableError(f"S3 head of {key} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise RetryableError(f"S3 head of {key} failed: {exc}") from exc
+        return True

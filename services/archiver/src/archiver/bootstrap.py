@@ -1,0 +1,37 @@
+"""The only place archiver reads settings and builds clients."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from shared import aws
+from shared.idempotency import SqliteLedger
+from shared.settings import WorkerSettings
+from shared.sqs import SqsQueue
+
+from archiver.adapters.s3 import S3ArchiveStore
+from archiver.manifest import MANIFEST
+from archiver.writer import ArchiveWriter
+
+
+class ArchiverSettings(WorkerSettings):
+    """archiver's settings (``TRIBUTARY_*``): big, slow-filling batches make few, large objects."""
+
+    service: str = MANIFEST.name
+    bucket: str
+    visibility_timeout_s: int = MANIFEST.queue.visibility_timeout_s
+    batch_max_events: int = 1000
+    batch_max_bytes: int = 8 * 1024 * 1024
+    batch_max_wait_ms: int = 5000
+    dedupe_window_s: float = Field(default=7 * 24 * 3600, ge=60)
+
+
+def build(settings: ArchiverSettings) -> tuple[SqsQueue, ArchiveWriter]:
+    """The queue and the batch handler, wired to SQS, S3 and the ledger file."""
+    queue = SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
+    writer = ArchiveWriter(
+        store=S3ArchiveStore(client=aws.client("s3"), bucket=settings.bucket),
+        ledger=SqliteLedger(settings.data_dir / "ledger.sqlite3"),
+        lease_s=settings.visibility_timeout_s,
+        dedupe_window_s=settings.dedupe_window_s,
+    )
+    return queue, writer

@@ -1,0 +1,12 @@
+"""archiver's manifest: it consumes every event on the bus."""
+
+from __future__ import annotations
+
+from shared.manifest import QueueSettings, ServiceManifest, Subscription
+
+MANIFEST = ServiceManifest(
+    name="archiver",
+    module="archiver.main",
+    consumes=(Subscription(type="*"),),
+    queue=QueueSettings(visibility_timeout_s=120),
+)

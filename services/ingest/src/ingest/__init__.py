@@ -1,0 +1,1 @@
+"""ingest: the platform's HTTP front door. Validates events against their contracts, puts them on the bus."""

@@ -1,0 +1,1 @@
+"""ingest's adapters: the EventBridge publisher."""

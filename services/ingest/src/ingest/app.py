@@ -1,0 +1,151 @@
+"""The HTTP API: ``POST /v1/events``, ``GET /healthz``, OpenAPI at ``/docs``.
+
+Status codes: 202 when every valid event is on the bus (the body lists accepted and rejected events);
+503 when some valid events could not be put on the bus (they are listed as rejected with
+``retryable: true`` and their ids, so a producer can resend exactly those); 400 malformed JSON; 413 body
+over the limit; 415 not JSON; 422 a body that is not ``{"events": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from contracts import EventIn
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from shared.tracing import continue_or_start
+
+from ingest.handlers import FieldError, Limits, Rejection, RequestShapeError, events_of, validate_events
+from ingest.ports import EventPublisher
+
+log = structlog.get_logger()
+
+
+class FieldErrorOut(BaseModel):
+    loc: str
+    msg: str
+
+
+class AcceptedOut(BaseModel):
+    index: int
+    id: str
+
+
+class RejectedOut(BaseModel):
+    index: int
+    errors: list[FieldErrorOut]
+    id: str | None = None
+    retryable: bool = False
+
+
+class PublishResponse(BaseModel):
+    accepted: list[AcceptedOut]
+    rejected: list[RejectedOut]
+
+
+class PublishRequest(BaseModel):
+    events: list[EventIn]
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for part in request.stream():
+        body.extend(part)
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def create_app(
+    *,
+    publisher: EventPublisher,
+    limits: Limits,
+    max_body_bytes: int,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> FastAPI:
+    """The ingest API over ``publisher``."""
+    app = FastAPI(title="Tributary ingest", version="1", summary="Publish events onto the Tributary bus.")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"ok": True, "service": "ingest"}
+
+    @app.post(
+        "/v1/events",
+        status_code=202,
+        response_model=PublishResponse,
+        responses={400: {}, 413: {}, 415: {}, 422: {}, 503: {"model": PublishResponse}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": PublishRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def publish(request: Request) -> JSONResponse:
+        """Validate up to ``limits.max_events`` events and put the valid ones on the bus."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _error(415, "unsupported_media_type", "send the events as application/json")
+        try:
+            body = await _read_limited(request, max_body_bytes)
+        except BodyTooLarge:
+            return _error(413, "body_too_large", f"request body is over {max_body_bytes} bytes")
+        try:
+            doc = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return _error(400, "malformed_json", f"body is not valid JSON: {exc}")
+        try:
+            raw = events_of(doc, limits)
+        except RequestShapeError as exc:
+            return _error(422, "invalid_request", str(exc))
+        trace = continue_or_start(request.headers.get("x-amzn-trace-id"))
+        validated = validate_events(raw, now=clock(), trace=trace, limits=limits)
+        envelopes = [e for _, e in validated.accepted]
+        failures = await run_in_threadpool(publisher.publish, envelopes) if envelopes else []
+        failed = {f.index: f for f in failures}
+        accepted = [
+            {"index": index, "id": e.id} for n, (index, e) in enumerate(validated.accepted) if n not in failed
+        ]
+        rejected = list(validated.rejected)
+        for n, failure in failed.items():
+            index, envelope = validated.accepted[n]
+            rejected.append(
+                Rejection(
+                    index=index,
+                    id=envelope.id,
+                    retryable=failure.retryable,
+                    errors=[FieldError("", f"the bus did not take the event ({failure.code}): {failure.message}")],
+                )
+            )
+        rejected.sort(key=lambda r: r.index)
+        retry_later = any(f.retryable for f in failures)
+        log.info(
+            "events_received", accepted=len(accepted), rejected=len(rejected), bus_failures=len(failures)
+        )
+        return JSONResponse(
+            {"accepted": accepted, "rejected": [asdict(r) for r in rejected]},
+            status_code=503 if retry_later else 202,
+            headers={"Retry-After": "1"} if retry_later else None,
+        )
+
+    return app
+

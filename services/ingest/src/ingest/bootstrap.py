@@ -1,0 +1,38 @@
+"""The only place ingest reads settings and builds clients."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from pydantic import Field
+from shared import aws
+from shared.settings import ServiceSettings
+
+from ingest.adapters.eventbridge import EventBridgePublisher
+from ingest.app import create_app
+from ingest.handlers import Limits
+
+
+class IngestSettings(ServiceSettings):
+    """ingest's settings (``TRIBUTARY_*``)."""
+
+    service: str = "ingest"
+    bus_name: str = "tributary"
+    max_events_per_request: int = Field(default=500, ge=1, le=10_000)
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_put_request_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
+    put_attempts: int = Field(default=5, ge=1, le=20)
+    put_concurrency: int = Field(default=8, ge=1, le=64)
+
+
+def build_app(settings: IngestSettings) -> FastAPI:
+    """The ingest app wired to the real bus."""
+    publisher = EventBridgePublisher(
+        client=aws.client("events", max_pool_connections=settings.put_concurrency * 2),
+        bus_name=settings.bus_name,
+        max_request_bytes=settings.max_put_request_bytes,
+        max_attempts=settings.put_attempts,
+        concurrency=settings.put_concurrency,
+    )
+    limits = Limits(max_events=settings.max_events_per_request, max_event_bytes=settings.max_event_bytes)
+    return create_app(publisher=publisher, limits=limits, max_body_bytes=settings.max_body_bytes)

@@ -1,0 +1,1 @@
+"""Tributary's runtime library: what every service shares."""

@@ -1,0 +1,23 @@
+"""boto3 clients as every service builds them: bounded retries and timeouts, endpoint from the environment.
+
+The endpoint comes from ``AWS_ENDPOINT_URL`` (botocore reads it), so the same code runs against an emulator
+and AWS. Call only from a bootstrap: nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+
+def client(service_name: str, *, max_pool_connections: int = 20, max_attempts: int = 5) -> Any:
+    """A boto3 client with standard-mode retries and short timeouts."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=max_pool_connections,
+    )
+    return boto3.session.Session().client(service_name, config=config)  # type: ignore[no-untyped-call]

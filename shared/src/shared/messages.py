@@ -1,0 +1,66 @@
+"""Queue messages and how the runtime reads an envelope out of one.
+
+A message body is either an EventBridge event (``{"detail-type": …, "detail": {envelope}}``, what a rule
+delivers) or a bare envelope (what a redrive to a queue or a replay may send).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from contracts import Envelope
+from pydantic import ValidationError
+
+from shared.errors import ContractError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """One received queue message.
+
+    ``receive_count`` is SQS's ``ApproximateReceiveCount`` (1 on the first delivery);
+    ``first_received_ms`` its ``ApproximateFirstReceiveTimestamp``.
+    """
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int = 1
+    first_received_ms: int = 0
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetter:
+    """A message on its way to the DLQ, with the reason the runtime attaches as message attributes."""
+
+    message: Message
+    attributes: dict[str, str]
+
+
+def parse_envelope(body: str) -> Envelope:
+    """The envelope carried by a message body.
+
+    Raises:
+        ContractError: if the body is not JSON, or holds no valid envelope.
+    """
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ContractError(f"message body is not JSON: {exc}") from exc
+    if isinstance(doc, dict) and "detail" in doc and "detail-type" in doc:
+        doc = doc["detail"]
+    try:
+        return Envelope.model_validate(doc)
+    except ValidationError as exc:
+        raise ContractError(f"message holds no valid envelope: {_summarise(exc)}") from exc
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]]
+    return "; ".join(parts)

@@ -1,0 +1,54 @@
+"""Settings from the environment (``TRIBUTARY_*``), read only in a service's bootstrap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.outcomes import RetryPolicy
+from shared.worker import BatchLimits, PollSettings
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process reads: its name, where it keeps files, where it serves HTTP."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIBUTARY_", extra="ignore", frozen=True)
+
+    service: str
+    data_dir: Path = Path(".tributary/services")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=0, ge=0, le=65535, description="0: no HTTP server (workers)")
+    log_level: str = "INFO"
+
+
+class WorkerSettings(ServiceSettings):
+    """A queue worker's settings; services subclass it to add their store's and to change defaults."""
+
+    queue_url: str
+    dlq_url: str
+    pollers: int = Field(default=2, ge=1, le=32)
+    receive_wait_s: int = Field(default=5, ge=0, le=20)
+    visibility_timeout_s: int = Field(default=60, ge=5, le=43200)
+    batch_max_events: int = Field(default=100, ge=1, le=10000)
+    batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    batch_max_wait_ms: int = Field(default=500, ge=0, le=900_000)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    backoff_base_s: float = Field(default=2.0, ge=0)
+    backoff_max_s: float = Field(default=300.0, ge=1, le=43200)
+
+    def limits(self) -> BatchLimits:
+        return BatchLimits(
+            max_events=self.batch_max_events, max_bytes=self.batch_max_bytes, max_wait_ms=self.batch_max_wait_ms
+        )
+
+    def poll(self) -> PollSettings:
+        return PollSettings(
+            pollers=self.pollers, wait_s=self.receive_wait_s, visibility_timeout_s=self.visibility_timeout_s
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s, backoff_max_s=self.backoff_max_s
+        )

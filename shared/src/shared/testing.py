@@ -1,0 +1,159 @@
+"""Supported in-memory fakes of the runtime's ports, for services' unit tests (no mocking of boto3).
+
+They keep the semantics that matter: visibility timeouts and receive counts for the queue, leases and
+completion for the ledger. Time is injectable, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Concatenate
+from dataclasses import dataclass
+
+from shared.idempotency import Claim, Landed, LedgerRow, decide
+from shared.messages import DeadLetter, Message
+
+
+def _locked[**P, R](method: Callable[Concatenate[InMemoryQueue, P], R]) -> Callable[Concatenate[InMemoryQueue, P], R]:
+    """Run the method under the queue's lock: pollers call the fake from several threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: InMemoryQueue, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+@dataclass
+class _Stored:
+    message_id: str
+    body: str
+    attributes: dict[str, str]
+    visible_at: float = 0.0
+    receives: int = 0
+    first_received: float = 0.0
+    receipt: str = ""
+
+
+class InMemoryQueue:
+    """A :class:`~shared.ports.MessageQueue` with SQS's visibility semantics and a DLQ list; thread-safe."""
+
+    def __init__(self, *, visibility_timeout_s: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._timeout = visibility_timeout_s
+        self._messages: dict[str, _Stored] = {}
+        self._ids = itertools.count(1)
+        self.dead: list[DeadLetter] = []
+        self.calls: dict[str, int] = {"receive": 0, "delete": 0, "change_visibility": 0, "dead_letter": 0}
+        self._lock = threading.RLock()
+
+    @_locked
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
+        message_id = f"m-{next(self._ids)}"
+        self._messages[message_id] = _Stored(message_id, body, dict(attributes or {}))
+        return message_id
+
+    @property
+    def depth(self) -> int:
+        """Messages still in the queue, visible or not."""
+        return len(self._messages)
+
+    @_locked
+    def receive(self, *, max_messages: int, wait_s: int) -> list[Message]:
+        self.calls["receive"] += 1
+        now = self._clock()
+        out: list[Message] = []
+        for stored in self._messages.values():
+            if len(out) >= min(max_messages, 10):
+                break
+            if stored.visible_at > now:
+                continue
+            stored.receives += 1
+            stored.first_received = stored.first_received or now
+            stored.visible_at = now + self._timeout
+            stored.receipt = f"{stored.message_id}#{stored.receives}"
+            out.append(
+                Message(
+                    message_id=stored.message_id,
+                    receipt_handle=stored.receipt,
+                    body=stored.body,
+                    receive_count=stored.receives,
+                    first_received_ms=int(stored.first_received * 1000),
+                    attributes=dict(stored.attributes),
+                )
+            )
+        return out
+
+    def _current(self, message: Message) -> _Stored | None:
+        stored = self._messages.get(message.message_id)
+        return stored if stored and stored.receipt == message.receipt_handle else None
+
+    @_locked
+    def delete(self, messages: Sequence[Message]) -> list[Message]:
+        self.calls["delete"] += 1
+        failed = []
+        for m in messages:
+            if self._current(m):
+                del self._messages[m.message_id]
+            else:
+                failed.append(m)
+        return failed
+
+    @_locked
+    def change_visibility(self, messages: Sequence[Message], timeout_s: int) -> list[Message]:
+        self.calls["change_visibility"] += 1
+        failed = []
+        for m in messages:
+            stored = self._current(m)
+            if stored:
+                stored.visible_at = self._clock() + timeout_s
+            else:
+                failed.append(m)
+        return failed
+
+    @_locked
+    def dead_letter(self, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
+        self.calls["dead_letter"] += 1
+        self.dead.extend(letters)
+        return []
+
+
+class InMemoryLedger:
+    """An :class:`~shared.idempotency.IdempotencyLedger` in a dict."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.rows: dict[str, LedgerRow] = {}
+
+    def claim(self, ids: Sequence[str], *, location: str, lease_s: float, landed: Landed) -> Claim:
+        now = self._clock()
+        claim, assign, landed_elsewhere = decide(
+            ids, self.rows, location=location, lease_s=lease_s, landed=landed, now=now
+        )
+        for id_ in assign:
+            self.rows[id_] = LedgerRow(location, False, now)
+        for id_ in landed_elsewhere:
+            self.rows[id_] = LedgerRow(self.rows[id_].location, True, now)
+        return claim
+
+    def complete(self, location: str) -> None:
+        now = self._clock()
+        for id_, row in self.rows.items():
+            if row.location == location:
+                self.rows[id_] = LedgerRow(location, True, now)
+
+    def release(self, location: str) -> None:
+        for id_ in [i for i, row in self.rows.items() if row.location == location and not row.done]:
+            del self.rows[id_]
+
+    def prune(self, *, older_than_s: float) -> int:
+        cutoff = self._clock() - older_than_s
+        gone = [id_ for id_, row in self.rows.items() if row.done and row.updated < cutoff]
+        for id_ in gone:
+            del self.rows[id_]
+        return len(gone)

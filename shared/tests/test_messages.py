@@ -1,0 +1,35 @@
+"""Tests of reading envelopes out of queue messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import ContractError
+from shared.messages import parse_envelope
+from tests.support.envelopes import envelope, rule_body
+
+
+def test_rule_delivered_body_yields_its_envelope() -> None:
+    """An EventBridge event body gives the envelope in its detail."""
+    event = envelope()
+    assert parse_envelope(rule_body(event)) == event
+
+
+def test_bare_envelope_body_is_accepted() -> None:
+    """A redriven or replayed bare envelope parses too."""
+    event = envelope("trade.completed")
+    assert parse_envelope(event.model_dump_json()) == event
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "not JSON"),
+        ('{"detail-type": "x.v1", "detail": {"id": "a"}}', "no valid envelope"),
+        ("[1, 2]", "no valid envelope"),
+    ],
+)
+def test_garbage_is_a_contract_error_naming_the_problem(body: str, reason: str) -> None:
+    """Poison bodies raise ContractError with a reason a reader can act on."""
+    with pytest.raises(ContractError, match=reason):
+        parse_envelope(body)
