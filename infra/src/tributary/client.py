@@ -1,0 +1,100 @@
+"""Talking to a running stack from its description (``stack.json``): publish, read the archive, queues.
+
+Only the description's endpoints are used, never emulator internals, so the same code reads a LocalStack
+stack, a MiniStack one or a deployed one on AWS.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tributary.aws import emulator_client
+
+
+@dataclass(kw_only=True)
+class PublishResult:
+    """What ingest answered for a set of events, merged over requests."""
+
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+class StackClient:
+    """A running stack, reached through the endpoints in its description."""
+
+    def __init__(self, description: dict[str, Any]) -> None:
+        self.description = description
+        self._clients: dict[str, Any] = {}
+
+    def aws(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = emulator_client(
+                service, self.description["aws_endpoint"], region=self.description["region"]
+            )
+        return self._clients[service]
+
+    def publish(self, events: Sequence[dict[str, Any]], *, per_request: int = 500) -> PublishResult:
+        """POST ``events`` to ingest in requests of ``per_request``; indices are over all ``events``."""
+        result = PublishResult()
+        with httpx.Client(base_url=self.description["ingest_url"], timeout=60) as http:
+            for start in range(0, len(events), per_request):
+                response = http.post("/v1/events", json={"events": list(events[start : start + per_request])})
+                result.statuses[response.status_code] += 1
+                body = response.json()
+                for key in ("accepted", "rejected"):
+                    for item in body.get(key, []):
+                        getattr(result, key).append(item | {"index": item["index"] + start})
+        return result
+
+    def archived(self, prefix: str = "events/") -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every archived envelope as ``(object key, envelope)``."""
+        s3 = self.aws("s3")
+        bucket = self.description["bucket"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                for line in gzip.decompress(body).splitlines():
+                    if line:
+                        yield obj["Key"], json.loads(line)
+
+    def queue_depth(self, url: str) -> int:
+        """Visible plus in-flight plus delayed messages."""
+        attrs = self.aws("sqs").get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    def depths(self) -> dict[str, dict[str, int]]:
+        """``{service: {"queue": n, "dlq": n}}`` for every worker."""
+        return {
+            name: {"queue": self.queue_depth(q["url"]), "dlq": self.queue_depth(q["dlq_url"])}
+            for name, q in self.description["queues"].items()
+        }
+
+    def dead_letters(self, service: str, *, max_messages: int = 10) -> list[dict[str, Any]]:
+        """Receive (without deleting) up to ``max_messages`` from a service's DLQ, with their attributes."""
+        sqs = self.aws("sqs")
+        url = self.description["queues"][service]["dlq_url"]
+        out: list[dict[str, Any]] = []
+        while len(out) < max_messages:
+            got = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=min(10, max_messages - len(out)), WaitTimeSeconds=1,
+                MessageAttributeNames=["All"], VisibilityTimeout=5,
+            ).get("Messages", [])
+            if not got:
+                break
+            out.extend(got)
+        return out
