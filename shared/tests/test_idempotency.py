@@ -45,13 +45,17 @@ def test_expired_claim_whose_write_landed_counts_as_done(ledger: IdempotencyLedg
     ledger.claim(["a", "b"], location="k1", lease_s=LEASE, landed=_never)
     clock.advance(LEASE + 1)
     asked: list[str] = []
-    claim = ledger.claim(["a", "b"], location="k2", lease_s=LEASE, landed=lambda loc: asked.append(loc) or True)
+    claim = ledger.claim(
+        ["a", "b"], location="k2", lease_s=LEASE, landed=lambda loc: asked.append(loc) or True
+    )
     assert sorted(claim.done) == ["a", "b"] and not claim.fresh
     assert asked == ["k1"], "one existence check per earlier location"
     assert ledger.claim(["a"], location="k3", lease_s=LEASE, landed=_never).done == ["a"]
 
 
-def test_expired_claim_whose_write_never_landed_is_taken_over(ledger: IdempotencyLedger, clock: FakeClock) -> None:
+def test_expired_claim_whose_write_never_landed_is_taken_over(
+    ledger: IdempotencyLedger, clock: FakeClock
+) -> None:
     """A writer that died before writing: the next one takes the ids over."""
     ledger.claim(["a"], location="k1", lease_s=LEASE, landed=_never)
     clock.advance(LEASE + 1)

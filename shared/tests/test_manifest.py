@@ -10,10 +10,16 @@ from shared.manifest import ServiceManifest, Subscription, load_manifests
 def test_typed_subscriptions_match_their_detail_types() -> None:
     """A worker consuming two versions of one type and one of another gets a detail-type list."""
     manifest = ServiceManifest(
-        name="w", module="w.main",
-        consumes=(Subscription(type="sensor.reading", versions=(1, 2)), Subscription(type="cat.sighting", versions=(1,))),
+        name="w",
+        module="w.main",
+        consumes=(
+            Subscription(type="sensor.reading", versions=(1, 2)),
+            Subscription(type="cat.sighting", versions=(1,)),
+        ),
     )
-    assert manifest.event_pattern() == {"detail-type": ["cat.sighting.v1", "sensor.reading.v1", "sensor.reading.v2"]}
+    assert manifest.event_pattern() == {
+        "detail-type": ["cat.sighting.v1", "sensor.reading.v1", "sensor.reading.v2"]
+    }
 
 
 def test_star_subscription_matches_every_envelope() -> None:

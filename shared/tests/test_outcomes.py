@@ -11,8 +11,12 @@ from shared.outcomes import RetryPolicy, sort_outcomes
 
 def _message(receive_count: int = 1) -> Message:
     return Message(
-        message_id="m", receipt_handle="r", body="{}", receive_count=receive_count,
-        first_received_ms=1_700_000_000_000, attributes={"origin": "x"},
+        message_id="m",
+        receipt_handle="r",
+        body="{}",
+        receive_count=receive_count,
+        first_received_ms=1_700_000_000_000,
+        attributes={"origin": "x"},
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pytest
-from contracts import Envelope
 
+from contracts import Envelope
 from shared.errors import PermanentError, RetryableError
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor

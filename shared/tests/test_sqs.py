@@ -56,7 +56,9 @@ def test_dead_letters_keep_body_and_reason_attributes(sqs: Any, queue: SqsQueue)
     """A dead-lettered message arrives in the DLQ with its body and the reason as attributes."""
     _fill(sqs, 1)
     [message] = queue.receive(max_messages=1, wait_s=0)
-    letter = DeadLetter(message=message, attributes={"tributary.reason": "permanent", "tributary.attempts": "1"})
+    letter = DeadLetter(
+        message=message, attributes={"tributary.reason": "permanent", "tributary.attempts": "1"}
+    )
     assert queue.dead_letter([letter]) == []
     dlq = sqs.get_queue_url(QueueName="work-dlq")["QueueUrl"]
     [got] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
@@ -72,6 +74,8 @@ def test_stale_receipt_handles_come_back_as_failed_entries(sqs: Any, queue: SqsQ
 
 def test_unreachable_queue_raises_retryable(sqs: Any) -> None:
     """A call that fails as a whole is a RetryableError."""
-    queue = SqsQueue(client=sqs, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/nope", dlq_url="x")
+    queue = SqsQueue(
+        client=sqs, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/nope", dlq_url="x"
+    )
     with pytest.raises(RetryableError):
         queue.receive(max_messages=1, wait_s=0)

@@ -7,7 +7,6 @@ import time
 from collections.abc import Mapping, Sequence
 
 from contracts import Envelope
-
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
@@ -29,7 +28,9 @@ class SlowHandler:
 def _worker(queue: InMemoryQueue, handler: SlowHandler, limits: BatchLimits, vt: int = 30) -> Worker:
     processor = BatchProcessor(queue=queue, handler=handler, service="svc", policy=RetryPolicy())
     return Worker(
-        queue_=queue, processor=processor, limits=limits,
+        queue_=queue,
+        processor=processor,
+        limits=limits,
         poll=PollSettings(pollers=2, wait_s=0, visibility_timeout_s=vt),
     )
 

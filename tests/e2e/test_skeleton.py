@@ -52,9 +52,11 @@ def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
     assert archived, "not every accepted event reached the archive in time"
     assert set(archived) == accepted
     assert [i for i, n in archived.items() if n != 1] == []
-    print(f"\nskeleton e2e: published 2000 events in {published_s:.1f}s "
-          f"({2000 / published_s:.0f} events/s through ingest); 1900 archived in {elapsed:.1f}s "
-          f"({1900 / elapsed:.0f} events/s end to end)")
+    print(
+        f"\nskeleton e2e: published 2000 events in {published_s:.1f}s "
+        f"({2000 / published_s:.0f} events/s through ingest); 1900 archived in {elapsed:.1f}s "
+        f"({1900 / elapsed:.0f} events/s end to end)"
+    )
 
     def drained() -> bool:
         return all(d == {"queue": 0, "dlq": 0} for d in stack.depths().values())

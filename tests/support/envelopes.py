@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 from contracts import Envelope, new_event_id
-
 from tests.support.samples import load_sample
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from ingest.handlers import Limits
 from moto import mock_aws
+
+from ingest.handlers import Limits
+
 
 @pytest.fixture
 def limits() -> Limits:

@@ -20,4 +20,4 @@ def client(service_name: str, *, max_pool_connections: int = 20, max_attempts: i
         read_timeout=30,
         max_pool_connections=max_pool_connections,
     )
-    return boto3.session.Session().client(service_name, config=config)  # type: ignore[no-untyped-call]
+    return boto3.session.Session().client(service_name, config=config)

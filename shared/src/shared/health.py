@@ -26,7 +26,7 @@ class HealthServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's signature
+            def log_message(self, format: str, *args: Any) -> None:
                 """Health probes are not worth a log line each."""
 
         self._server = ThreadingHTTPServer((host, port), Handler)

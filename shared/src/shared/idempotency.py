@@ -36,7 +36,10 @@ class IdempotencyLedger(Protocol):
     """Who wrote which event id where. Safe across threads and processes sharing the ledger."""
 
     def claim(self, ids: Sequence[str], *, location: str, lease_s: float, landed: Landed) -> Claim:
-        """Claim ``ids`` for a write to ``location``; ``landed(loc)`` tells whether an earlier write exists."""
+        """Claim ``ids`` for a write to ``location``.
+
+        ``landed(loc)`` tells whether an earlier, unfinished write to ``loc`` exists in the store.
+        """
         ...
 
     def complete(self, location: str) -> None:
@@ -60,7 +63,13 @@ class LedgerRow:
 
 
 def decide(
-    ids: Sequence[str], rows: dict[str, LedgerRow], *, location: str, lease_s: float, landed: Landed, now: float
+    ids: Sequence[str],
+    rows: dict[str, LedgerRow],
+    *,
+    location: str,
+    lease_s: float,
+    landed: Landed,
+    now: float,
 ) -> tuple[Claim, list[str], list[str]]:
     """The claim, the ids to (re)assign to ``location`` and the ids found landed elsewhere."""
     fresh: list[str] = []
@@ -118,7 +127,7 @@ class SqliteLedger:
         now = self._clock()
         with self._transaction() as db:
             rows: dict[str, LedgerRow] = {}
-            for chunk in batched(dict.fromkeys(ids), 500):
+            for chunk in batched(dict.fromkeys(ids), 500, strict=False):
                 marks = ",".join("?" * len(chunk))
                 for id_, loc, done, updated in db.execute(
                     f"SELECT id, location, done, updated FROM claims WHERE id IN ({marks})",  # noqa: S608

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from contracts import Envelope
 from pydantic import ValidationError
 
+from contracts import Envelope
 from shared.errors import ContractError
 
 

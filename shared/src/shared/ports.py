@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from contracts import Envelope
-
 from shared.messages import DeadLetter, Message
 
 

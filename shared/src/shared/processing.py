@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from contracts import Envelope
 
+from contracts import Envelope
 from shared.errors import ContractError, RetryableError, TributaryError
 from shared.messages import Message, parse_envelope
 from shared.outcomes import Outcomes, RetryPolicy, sort_outcomes
@@ -93,7 +93,7 @@ class BatchProcessor:
         except TributaryError as exc:
             log.warning("batch_failed", error_type=type(exc).__name__, error=str(exc), events=len(events))
             return {}, exc
-        except Exception as exc:  # noqa: BLE001 - a handler bug must not lose the batch: retry, then DLQ
+        except Exception as exc:  # a handler bug must not lose the batch: it is retried, then dead-lettered
             log.exception("handler_crashed", events=len(events))
             return {}, exc
 
@@ -112,8 +112,13 @@ class BatchProcessor:
             retry = outcomes.retry + [(d.message, RetryableError("DLQ send failed")) for d in unsent]
             by_delay: dict[int, list[Message]] = defaultdict(list)
             for message, error in retry:
-                log.info("retry_scheduled", message_id=message.message_id, attempt=message.receive_count,
-                         error_type=type(error).__name__, error=str(error)[:300])
+                log.info(
+                    "retry_scheduled",
+                    message_id=message.message_id,
+                    attempt=message.receive_count,
+                    error_type=type(error).__name__,
+                    error=str(error)[:300],
+                )
                 by_delay[self._policy.backoff_s(message.receive_count)].append(message)
             for delay, group in by_delay.items():
                 self._queue.change_visibility(group, delay)

@@ -1,9 +1,21 @@
-"""Running a worker as a process: logging, health endpoint, SIGTERM/SIGINT drain."""
+"""Running a worker as a process: logging, health endpoint (and the service's read API), SIGTERM drain.
+
+A worker that owns a queryable store (graph, series) serves its read API from the same process: pass the
+FastAPI app as ``api`` and it is served on the service's HTTP port with ``/healthz`` added. Other workers get
+a bare ``/healthz`` server.
+"""
 
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 import structlog
 
@@ -25,8 +37,17 @@ def build_worker(settings: WorkerSettings, *, queue: MessageQueue, handler: Batc
     return Worker(queue_=queue, processor=processor, limits=settings.limits(), poll=settings.poll())
 
 
-def run_worker(settings: WorkerSettings, *, queue: MessageQueue, handler: BatchHandler) -> None:
-    """Run until SIGTERM or SIGINT, then drain: finish the messages in hand and return."""
+def run_worker(
+    settings: WorkerSettings, *, queue: MessageQueue, handler: BatchHandler, api: FastAPI | None = None
+) -> None:
+    """Run until SIGTERM or SIGINT, then drain: finish the messages in hand and return.
+
+    Args:
+        settings: the worker's settings; ``http_port`` 0 serves no HTTP at all.
+        queue: the queue to consume.
+        handler: the service's batch handler.
+        api: the service's read API, served beside ``/healthz`` on the HTTP port.
+    """
     configure_logging(settings.service, settings.log_level)
     worker = build_worker(settings, queue=queue, handler=handler)
 
@@ -36,16 +57,39 @@ def run_worker(settings: WorkerSettings, *, queue: MessageQueue, handler: BatchH
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    health = None
-    if settings.http_port:
-        health = HealthServer(
-            host=settings.http_host,
-            port=settings.http_port,
-            check=lambda: {"ok": worker.healthy, "service": settings.service},
-        )
-        health.start()
+    def check() -> dict[str, Any]:
+        return {"ok": worker.healthy, "service": settings.service}
+
+    server: HealthServer | ApiServer | None = None
+    if settings.http_port and api is not None:
+        server = ApiServer(api, host=settings.http_host, port=settings.http_port, check=check)
+    elif settings.http_port:
+        server = HealthServer(host=settings.http_host, port=settings.http_port, check=check)
+    if server:
+        server.start()
     try:
         worker.run()
     finally:
-        if health:
-            health.stop()
+        if server:
+            server.stop()
+
+
+class ApiServer:
+    """A FastAPI app served by uvicorn in a background thread, with ``/healthz`` added."""
+
+    def __init__(self, app: FastAPI, *, host: str, port: int, check: Callable[[], dict[str, Any]]) -> None:
+        def healthz() -> JSONResponse:
+            report = check()
+            return JSONResponse(report, status_code=200 if report.get("ok") else 503)
+
+        app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -40,7 +40,9 @@ class WorkerSettings(ServiceSettings):
 
     def limits(self) -> BatchLimits:
         return BatchLimits(
-            max_events=self.batch_max_events, max_bytes=self.batch_max_bytes, max_wait_ms=self.batch_max_wait_ms
+            max_events=self.batch_max_events,
+            max_bytes=self.batch_max_bytes,
+            max_wait_ms=self.batch_max_wait_ms,
         )
 
     def poll(self) -> PollSettings:
@@ -50,5 +52,7 @@ class WorkerSettings(ServiceSettings):
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
-            max_attempts=self.max_attempts, backoff_base_s=self.backoff_base_s, backoff_max_s=self.backoff_max_s
+            max_attempts=self.max_attempts,
+            backoff_base_s=self.backoff_base_s,
+            backoff_max_s=self.backoff_max_s,
         )

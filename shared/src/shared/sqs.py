@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import batched
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import RetryableError
 from shared.messages import DeadLetter, Message
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-else:
-    SQSClient = Any
 
 _SQS_BATCH = 10
 
@@ -26,7 +21,7 @@ _SQS_BATCH = 10
 class SqsQueue:
     """A queue and its DLQ, reached through one injected boto3 SQS client."""
 
-    def __init__(self, *, client: SQSClient, queue_url: str, dlq_url: str) -> None:
+    def __init__(self, *, client: Any, queue_url: str, dlq_url: str) -> None:
         self._client = client
         self._queue_url = queue_url
         self._dlq_url = dlq_url
@@ -84,7 +79,7 @@ class SqsQueue:
     def _per_entry[T](self, items: Sequence[T], call: Callable[[tuple[T, ...]], Any]) -> list[T]:
         """Run a batch API over ``items`` in chunks of 10; the items whose entries failed."""
         failed: list[T] = []
-        for chunk in batched(items, _SQS_BATCH):
+        for chunk in batched(items, _SQS_BATCH, strict=False):
             response = self._call(call, chunk)
             failed.extend(chunk[int(entry["Id"])] for entry in response.get("Failed", []))
         return failed

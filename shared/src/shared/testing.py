@@ -6,23 +6,23 @@ completion for the ledger. Time is injectable, so tests never sleep.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Concatenate
 from dataclasses import dataclass
+from typing import Concatenate
 
 from shared.idempotency import Claim, Landed, LedgerRow, decide
 from shared.messages import DeadLetter, Message
 
 
-def _locked[**P, R](method: Callable[Concatenate[InMemoryQueue, P], R]) -> Callable[Concatenate[InMemoryQueue, P], R]:
+def _locked[**P, R](
+    method: Callable[Concatenate[InMemoryQueue, P], R],
+) -> Callable[Concatenate[InMemoryQueue, P], R]:
     """Run the method under the queue's lock: pollers call the fake from several threads."""
 
-    @functools.wraps(method)
-    def wrapper(self: InMemoryQueue, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(self: InMemoryQueue, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
             return method(self, *args, **kwargs)
 
@@ -43,7 +43,9 @@ class _Stored:
 class InMemoryQueue:
     """A :class:`~shared.ports.MessageQueue` with SQS's visibility semantics and a DLQ list; thread-safe."""
 
-    def __init__(self, *, visibility_timeout_s: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, visibility_timeout_s: int = 30, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._clock = clock
         self._timeout = visibility_timeout_s
         self._messages: dict[str, _Stored] = {}

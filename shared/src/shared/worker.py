@@ -122,7 +122,9 @@ class Worker:
         opened = 0.0
         while True:
             pollers_alive = any(t.is_alive() for t in pollers)
-            timeout = 0.2 if not batch else max(0.0, opened + self._limits.max_wait_ms / 1000 - time.monotonic())
+            timeout = (
+                0.2 if not batch else max(0.0, opened + self._limits.max_wait_ms / 1000 - time.monotonic())
+            )
             try:
                 received = self._inbox.get(timeout=timeout if pollers_alive else 0)
             except queue.Empty:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pydantic import Field
-from shared import aws
-from shared.idempotency import SqliteLedger
-from shared.settings import WorkerSettings
-from shared.sqs import SqsQueue
 
 from archiver.adapters.s3 import S3ArchiveStore
 from archiver.manifest import MANIFEST
 from archiver.writer import ArchiveWriter
+from shared import aws
+from shared.idempotency import SqliteLedger
+from shared.settings import WorkerSettings
+from shared.sqs import SqsQueue
 
 
 class ArchiverSettings(WorkerSettings):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.runner import run_worker
-
 from archiver.bootstrap import ArchiverSettings, build
+from shared.runner import run_worker
 
 
 def main() -> None:

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 import structlog
-from contracts import Envelope, new_event_id
-from shared.errors import RetryableError
-from shared.idempotency import IdempotencyLedger
 
 from archiver.handlers import encode, object_key, partition_events
 from archiver.ports import ArchiveStore
+from contracts import Envelope, new_event_id
+from shared.errors import RetryableError
+from shared.idempotency import IdempotencyLedger
 
 log = structlog.get_logger()
 
@@ -54,8 +54,8 @@ class ArchiveWriter:
             )
             for id_ in claim.busy:
                 failures[id_] = RetryableError(f"event {id_} is being archived by another writer")
-            fresh = set(claim.fresh)
-            to_write = [e for e in group if e.id in fresh]
+            first = {e.id: e for e in reversed(group)}  # an id twice in one batch is written once
+            to_write = [first[id_] for id_ in claim.fresh]
             if not to_write:
                 continue
             try:

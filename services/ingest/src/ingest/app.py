@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from contracts import EventIn
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from shared.tracing import continue_or_start
 
+from contracts import EventIn
 from ingest.handlers import FieldError, Limits, Rejection, RequestShapeError, events_of, validate_events
 from ingest.ports import EventPublisher
+from shared.tracing import continue_or_start
 
 log = structlog.get_logger()
 
@@ -52,6 +52,16 @@ class PublishResponse(BaseModel):
 
 class PublishRequest(BaseModel):
     events: list[EventIn]
+
+
+def _request_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """``PublishRequest``'s JSON Schema, and the schemas it refers to (for the OpenAPI components).
+
+    Its ``$ref``s point into ``#/components/schemas``: a ``#/$defs/...`` ref would resolve against the whole
+    OpenAPI document, where there is no ``$defs``.
+    """
+    schema = PublishRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    return schema, schema.pop("$defs", {})
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -83,6 +93,15 @@ def create_app(
 ) -> FastAPI:
     """The ingest API over ``publisher``."""
     app = FastAPI(title="Tributary ingest", version="1", summary="Publish events onto the Tributary bus.")
+    request_schema, request_defs = _request_schema()
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        doc = default_openapi()
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(request_defs)
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -96,7 +115,7 @@ def create_app(
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": PublishRequest.model_json_schema()}},
+                "content": {"application/json": {"schema": request_schema}},
             }
         },
     )
@@ -111,7 +130,7 @@ def create_app(
             return _error(413, "body_too_large", f"request body is over {max_body_bytes} bytes")
         try:
             doc = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: too deep
             return _error(400, "malformed_json", f"body is not valid JSON: {exc}")
         try:
             raw = events_of(doc, limits)
@@ -133,7 +152,9 @@ def create_app(
                     index=index,
                     id=envelope.id,
                     retryable=failure.retryable,
-                    errors=[FieldError("", f"the bus did not take the event ({failure.code}): {failure.message}")],
+                    errors=[
+                        FieldError("", f"the bus did not take the event ({failure.code}): {failure.message}")
+                    ],
                 )
             )
         rejected.sort(key=lambda r: r.index)
@@ -148,4 +169,3 @@ def create_app(
         )
 
     return app
-

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from pydantic import Field
-from shared import aws
-from shared.settings import ServiceSettings
 
 from ingest.adapters.eventbridge import EventBridgePublisher
 from ingest.app import create_app
 from ingest.handlers import Limits
+from shared import aws
+from shared.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from contracts import Envelope, EventIn, UnknownContractError, contract_model, new_event_id
 from pydantic import ValidationError
+
+from contracts import Envelope, EventIn, UnknownContractError, contract_model, new_event_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +95,10 @@ def _to_envelope(item: Any, *, now: datetime, trace: str, limits: Limits) -> Env
     except ValidationError as exc:
         return field_errors(exc)
     try:
+        event.time.astimezone(UTC)  # the bus and the stores need the UTC time
+    except OverflowError:
+        return [FieldError("time", "time must fall within years 1-9999 once converted to UTC")]
+    try:
         contract_model(event.type, event.version).model_validate(event.data)
     except UnknownContractError as exc:
         return [FieldError("version" if exc.known_versions else "type", str(exc))]
@@ -111,7 +116,9 @@ def _to_envelope(item: Any, *, now: datetime, trace: str, limits: Limits) -> Env
     )
     size = len(envelope.model_dump_json().encode())
     if size > limits.max_event_bytes:
-        return [FieldError("", f"event is {size} bytes as an envelope; the limit is {limits.max_event_bytes}")]
+        return [
+            FieldError("", f"event is {size} bytes as an envelope; the limit is {limits.max_event_bytes}")
+        ]
     return envelope
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uvicorn
-from shared.logging import configure_logging
 
 from ingest.bootstrap import IngestSettings, build_app
+from shared.logging import configure_logging
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from contracts import Envelope
-
 from ingest.ports import PublishFailure
 
 
@@ -21,8 +20,11 @@ class InMemoryPublisher:
         for index, envelope in enumerate(envelopes):
             failure = self._fail(envelope) if self._fail else None
             if failure:
-                failures.append(PublishFailure(index=index, code=failure.code, message=failure.message,
-                                               retryable=failure.retryable))
+                failures.append(
+                    PublishFailure(
+                        index=index, code=failure.code, message=failure.message, retryable=failure.retryable
+                    )
+                )
             else:
                 self.published.append(envelope)
         return failures

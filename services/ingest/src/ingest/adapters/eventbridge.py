@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
-from contracts import Envelope
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
+from contracts import Envelope
 from ingest.ports import PublishFailure
 
 log = structlog.get_logger()
@@ -102,7 +102,7 @@ class EventBridgePublisher:
 
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(initial=0.05, max=2.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
             retry=retry_if_result(bool),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else pending,
         )
@@ -120,7 +120,9 @@ class EventBridgePublisher:
             response = self._client.put_events(Entries=[entry for _, entry in pending])
         except (ClientError, BotoCoreError) as exc:
             code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
-            failures = {i: PublishFailure(index=i, code=code, message=str(exc), retryable=True) for i, _ in pending}
+            failures = {
+                i: PublishFailure(index=i, code=code, message=str(exc), retryable=True) for i, _ in pending
+            }
             return pending, failures
         retry: list[Entry] = []
         failures = {}
