@@ -55,13 +55,13 @@ check-py313:
 		exit 1; \
 	fi
 
-# The workspace. Locally `uv lock` refreshes uv.lock when a pyproject changed; under CI the committed lock
+# The workspace. Locally `uv lock` refreshes uv.lock when a pyproject changed; under CI a committed lock
 # must already be current (`uv sync --locked` fails otherwise), so CI never installs an unreviewed lock.
 venv: tools check-py313
 	@key() { { echo "$(PY313)"; cat $(WORKSPACE_MANIFESTS); cat uv.lock 2>/dev/null || true; } | sha256sum | cut -c1-16; }; \
 	stamp=".venv/.tributary-sync"; \
 	if [ -x .venv/bin/python ] && [ -f "$$stamp" ] && [ "$$(cat "$$stamp")" = "$$(key)" ]; then exit 0; fi; \
-	if [ -z "$${CI:-}" ]; then $(UV) lock --python "$(PY313)" -q; fi; \
+	if [ -z "$${CI:-}" ] || [ ! -f uv.lock ]; then $(UV) lock --python "$(PY313)" -q; fi; \
 	$(UV) sync --all-packages --locked --python "$(PY313)" -q; \
 	key > "$$stamp"
 
@@ -94,5 +94,5 @@ up: install
 	$(RUN) tributary up
 
 clean:
-	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache dist
+	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -42,6 +42,7 @@ def tiny_manifest() -> Callable[..., ServiceManifest]:
             consumes=consumes,
             http=not worker,
             queue=QueueSettings(max_receive_count=max_receive_count),
+            url_key=None if worker else f"{name}_url",
         )
 
     return build

@@ -54,7 +54,9 @@ def _drain(sqs: Any, url: str, *, expect: int, timeout_s: float = 10.0) -> list[
     got: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout_s
     while len(got) < expect and time.monotonic() < deadline:
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
         for msg in msgs:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
         got.extend(msgs)
@@ -145,7 +147,9 @@ def test_message_received_too_often_lands_in_the_dlq(clients: dict[str, Any], to
     receives = 0
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        msgs = sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1, VisibilityTimeout=0).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1, VisibilityTimeout=0).get(
+            "Messages", []
+        )
         receives += len(msgs)
         if not msgs and receives >= SENSORS.queue.max_receive_count:
             break

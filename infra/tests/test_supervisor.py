@@ -33,7 +33,10 @@ def _healthz(url: str) -> int:
 
 
 def test_start_gives_each_process_its_environment(
-    supervisor: Supervisor, tmp_path: Path, tiny_manifest: Callable[..., ServiceManifest], tiny_env: dict[str, str]
+    supervisor: Supervisor,
+    tmp_path: Path,
+    tiny_manifest: Callable[..., ServiceManifest],
+    tiny_env: dict[str, str],
 ) -> None:
     """A service is healthy on its own loopback port with the stack's and its own variables."""
     supervisor.start([ServiceSpec(manifest=tiny_manifest("alpha"), env={**tiny_env, "TINY_KNOB": "7"})])
@@ -94,7 +97,10 @@ def test_kill_then_restart_keeps_the_port(
 
 
 def test_replicas_get_their_own_port_and_log(
-    supervisor: Supervisor, tmp_path: Path, tiny_manifest: Callable[..., ServiceManifest], tiny_env: dict[str, str]
+    supervisor: Supervisor,
+    tmp_path: Path,
+    tiny_manifest: Callable[..., ServiceManifest],
+    tiny_env: dict[str, str],
 ) -> None:
     """Replicas share the service's data folder but not a port or a log file."""
     supervisor.start([ServiceSpec(manifest=tiny_manifest("many"), env=tiny_env)], replicas={"many": 2})

@@ -24,5 +24,5 @@ def emulator_client(
         read_timeout=timeout_s,
         retries={"mode": "standard", "max_attempts": max_attempts},
     )
-    session = boto3.session.Session(region_name=region, **EMULATOR_CREDENTIALS)  # type: ignore[no-untyped-call]
+    session = boto3.session.Session(region_name=region, **EMULATOR_CREDENTIALS)
     return session.client(service, endpoint_url=endpoint, config=config)

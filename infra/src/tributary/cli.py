@@ -21,29 +21,48 @@ app = typer.Typer(help="Tributary: an event platform on AWS, and its local stack
 console = Console()
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data folder of the stack [default: .tributary/ at the repo root]")
+    Path | None,
+    typer.Option("--data-dir", help="Data folder of the stack [default: .tributary/ at the repo root]"),
 ]
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_signals() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, SIGTERM or a closed terminal all stop the stack in order (KeyboardInterrupt)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Once stopping has begun, a second Ctrl-C must not cut the teardown short and leave LocalStack running.
+    _ignore_signals()
     raise KeyboardInterrupt
 
 
 def _endpoints_table(stack: Stack) -> Table:
     info = stack.describe()
-    table = Table(title="Tributary local stack", show_lines=False)
+    table = Table(title="Tributary local stack")
     table.add_column("what", style="bold")
     table.add_column("where")
-    table.add_column("details", overflow="fold")
-    table.add_row(info["emulator"], info["aws_endpoint"], f"pid {info['emulator_pid']}, region {info['region']}")
-    table.add_row("bus", info["bus_name"], info["bus_arn"])
+    table.add_column("details")
+    table.add_row(info["emulator"], info["aws_endpoint"], f"pid {info['emulator_pid']}")
+    table.add_row("bus", info["bus_name"], info["region"])
     table.add_row("bucket", info["bucket"], "")
     for name, svc in info["services"].items():
-        pids = ", ".join(str(p) for p in svc["pids"])
-        table.add_row(name, svc["url"], f"pids {pids}; log {svc['log']}")
+        table.add_row(name, svc["url"], "pid " + ", ".join(str(p) for p in svc["pids"]))
     for name, queue in info["queues"].items():
-        table.add_row(f"queue {name}", queue["url"], f"dlq {queue['dlq_url']}")
-    table.add_row("stack.json", str(stack.stack_file), "")
+        table.add_row(
+            f"queue {name}", queue["url"].rsplit("/", 1)[-1], "dlq " + queue["dlq_url"].rsplit("/", 1)[-1]
+        )
+    table.add_row("logs", str(stack.data_dir / "logs"), "")
+    table.add_row("stack.json", str(stack.stack_file), "all URLs")
     return table
 
 
@@ -56,7 +75,9 @@ def _watch(stack: Stack) -> None:
                 if not proc.alive and proc.pid not in reported:
                     reported.add(proc.pid)
                     code = proc.proc.returncode
-                    console.print(f"[red]{proc.service}[{proc.replica}] exited with {code}[/] (log {proc.log_path})")
+                    console.print(
+                        f"[red]{proc.service}[{proc.replica}] exited with {code}[/] (log {proc.log_path})"
+                    )
         time.sleep(1.0)
 
 
@@ -64,12 +85,14 @@ def _watch(stack: Stack) -> None:
 def up(
     data_dir: DataDir = None,
     emulator: Annotated[str, typer.Option(help="The local AWS emulator.")] = "localstack",
-    bus_name: Annotated[str, typer.Option(help="EventBridge bus name (prefix of queues and rules).")] = "tributary",
+    bus_name: Annotated[
+        str, typer.Option(help="EventBridge bus name (prefix of queues and rules).")
+    ] = "tributary",
 ) -> None:
     """Start the emulator, provision from the manifests, run every service; Ctrl-C stops it all."""
     folder = (data_dir or default_data_dir()).resolve()
     stack = Stack(data_dir=folder, emulator=make_emulator(emulator, folder), bus_name=bus_name)
-    signal.signal(signal.SIGTERM, _interrupt)
+    _stop_on_signals()
     code = 0
     try:
         with console.status("starting the local stack…"):
@@ -83,9 +106,7 @@ def up(
         console.print(f"[red]failed:[/] {exc}")
         code = 1
     finally:
-        # A second Ctrl-C must not cut the teardown short and leave LocalStack running.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ignore_signals()
         stack.stop()
     raise typer.Exit(code)
 
@@ -93,6 +114,15 @@ def up(
 @app.command()
 def demo(data_dir: DataDir = None) -> None:
     """Run the end-to-end demo on a fresh local stack."""
-    from tributary.demo import run_demo  # noqa: PLC0415 - the demo pulls in more than `up` needs
+    from tributary.demo import run_demo  # the demo pulls in more than `up` needs
 
-    run_demo(data_dir=data_dir)
+    _stop_on_signals()
+    try:
+        run_demo(data_dir=data_dir)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+if __name__ == "__main__":
+    app()

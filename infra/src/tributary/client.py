@@ -91,8 +91,11 @@ class StackClient:
         out: list[dict[str, Any]] = []
         while len(out) < max_messages:
             got = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=min(10, max_messages - len(out)), WaitTimeSeconds=1,
-                MessageAttributeNames=["All"], VisibilityTimeout=5,
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, max_messages - len(out)),
+                WaitTimeSeconds=1,
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=5,
             ).get("Messages", [])
             if not got:
                 break

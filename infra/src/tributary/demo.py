@@ -30,8 +30,9 @@ class DemoFailed(RuntimeError):
     """The demo's end state is not what it should be."""
 
 
-def run_demo(*, data_dir: Path | None = None, per_domain: int = 200, invalid: int = 20,
-             timeout_s: float = 180.0) -> None:
+def run_demo(
+    *, data_dir: Path | None = None, per_domain: int = 200, invalid: int = 20, timeout_s: float = 180.0
+) -> None:
     """Run the demo on a fresh stack in a temporary folder under ``data_dir`` (default ``.tributary/``).
 
     Raises:
@@ -59,8 +60,10 @@ def _run(console: Console, client: StackClient, per_domain: int, invalid: int, t
     result = client.publish(events)
     published_s = time.monotonic() - t0
     accepted = {a["id"] for a in result.accepted}
-    console.print(f"published {len(events)} events in {published_s:.1f}s: {len(accepted)} accepted, "
-                  f"{len(result.rejected)} rejected (HTTP {dict(result.statuses)})")
+    console.print(
+        f"published {len(events)} events in {published_s:.1f}s: {len(accepted)} accepted, "
+        f"{len(result.rejected)} rejected (HTTP {dict(result.statuses)})"
+    )
 
     reasons = Counter(f"{e['loc'] or '<event>'}: {e['msg']}" for r in result.rejected for e in r["errors"])
     table = Table(title="rejected, by reason")
@@ -90,11 +93,15 @@ def _run(console: Console, client: StackClient, per_domain: int, invalid: int, t
     console.print(table)
 
     depths = client.depths()
-    console.print("queues (queue / DLQ depth): " + ", ".join(
-        f"{svc} {d['queue']}/{d['dlq']}" for svc, d in depths.items()))
+    console.print(
+        "queues (queue / DLQ depth): "
+        + ", ".join(f"{svc} {d['queue']}/{d['dlq']}" for svc, d in depths.items())
+    )
     missing = accepted - set(archived)
     twice = [i for i, n in archived.items() if n > 1]
-    console.print(f"end to end: {len(accepted)} events archived in {archived_s:.1f}s "
-                  f"({len(accepted) / archived_s:.0f} events/s); missing {len(missing)}, duplicated {len(twice)}")
+    console.print(
+        f"end to end: {len(accepted)} events archived in {archived_s:.1f}s "
+        f"({len(accepted) / archived_s:.0f} events/s); missing {len(missing)}, duplicated {len(twice)}"
+    )
     if missing or twice or any(d["queue"] or d["dlq"] for d in depths.values()):
         raise DemoFailed(f"missing={len(missing)} duplicated={len(twice)} depths={depths}")

@@ -165,6 +165,9 @@ class LocalStackEmulator:
                     log.warning("emulator_port_taken", emulator=self.name, port=port)
                     continue
                 raise EmulatorError(f"LocalStack did not start (log: {self.log_path})\n{exc}") from exc
+            except BaseException:  # interrupted while waiting: leave nothing running
+                stop_processes([proc], timeout_s=2.0)
+                raise
             self._proc, self._port = proc, port
             ms = round((time.monotonic() - started) * 1000)
             log.info("emulator_started", emulator=self.name, endpoint=self.endpoint, pid=proc.pid, ms=ms)

@@ -3,7 +3,8 @@
 Every child runs in its own session (process group) so that a Ctrl-C in the terminal reaches only the
 ``tributary`` process, which then stops the children in order; the group is what gets signalled, so
 anything a child spawns goes with it. On Linux a child also gets SIGTERM if its parent dies, so a killed
-test runner does not leave an emulator behind.
+test runner does not leave an emulator behind (the kernel ties this to the *thread* that started the child:
+start a stack from a thread that outlives it, such as the main thread).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl, safe before exec
+            preexec_fn=_die_with_parent,  # only calls prctl: safe between fork and exec
         )
 
 
@@ -119,7 +120,9 @@ def wait_healthy(
             for name, (proc, url, log) in list(pending.items()):
                 code = proc.poll()
                 if code is not None:
-                    raise ProcessStartError(f"{name} exited with {code} before it was healthy\n{log_tail(log)}")
+                    raise ProcessStartError(
+                        f"{name} exited with {code} before it was healthy\n{log_tail(log)}"
+                    )
                 with suppress(httpx.HTTPError):
                     if http.get(url).status_code == 200:
                         del pending[name]

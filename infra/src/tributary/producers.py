@@ -20,13 +20,41 @@ from typing import Any
 Event = dict[str, Any]
 
 SITES = ["site-tokyo-01", "site-osaka-02", "site-sapporo-03"]
-METRICS = [("temperature", "celsius", 18.0, 30.0), ("relative_humidity", "percent", 30.0, 80.0),
-           ("co2", "ppm", 400.0, 1500.0), ("illuminance", "lux", 50.0, 900.0)]
-MUNICIPALITIES = [("131016", "千代田区"), ("131041", "新宿区"), ("131130", "渋谷区"), ("141003", "横浜市"),
-                  ("271004", "大阪市"), ("011002", "札幌市"), ("401307", "福岡市"), ("472018", "那覇市")]
+METRICS = [
+    ("temperature", "celsius", 18.0, 30.0),
+    ("relative_humidity", "percent", 30.0, 80.0),
+    ("co2", "ppm", 400.0, 1500.0),
+    ("illuminance", "lux", 50.0, 900.0),
+]
+MUNICIPALITIES = [
+    ("131016", "千代田区"),
+    ("131041", "新宿区"),
+    ("131130", "渋谷区"),
+    ("141003", "横浜市"),
+    ("271004", "大阪市"),
+    ("011002", "札幌市"),
+    ("401307", "福岡市"),
+    ("472018", "那覇市"),
+]
 CAT_STATUSES = ["healthy"] * 6 + ["injured", "sick", "kitten", "pregnant"]
 PRODUCTS = [("sku-TEA-001", "1200"), ("sku-CUP-010", "3500"), ("sku-POT-003", "8800"), ("sku-BAG-020", "450")]
-TEAMS = ["BOS", "BKN", "NYK", "PHI", "TOR", "CHI", "CLE", "DET", "IND", "MIL", "DAL", "LAL", "GSW", "PHX", "DEN"]
+TEAMS = [
+    "BOS",
+    "BKN",
+    "NYK",
+    "PHI",
+    "TOR",
+    "CHI",
+    "CLE",
+    "DET",
+    "IND",
+    "MIL",
+    "DAL",
+    "LAL",
+    "GSW",
+    "PHX",
+    "DEN",
+]
 
 
 def _at(rng: random.Random, base: datetime) -> str:
@@ -41,48 +69,96 @@ def iot_events(rng: random.Random, base: datetime) -> Iterator[Event]:
     """Seed 000: devices register at sites, then report readings."""
     devices = [(f"dev-{i:04d}", SITES[i % len(SITES)]) for i in range(12)]
     for device_id, site_id in devices:
-        yield _event("device.registered", "iot.registry", _at(rng, base), {
-            "device_id": device_id, "site_id": site_id, "device_type": "air_quality_sensor",
-            "model": "AQ-300", "firmware": "1.4.2"})
+        yield _event(
+            "device.registered",
+            "iot.registry",
+            _at(rng, base),
+            {
+                "device_id": device_id,
+                "site_id": site_id,
+                "device_type": "air_quality_sensor",
+                "model": "AQ-300",
+                "firmware": "1.4.2",
+            },
+        )
     while True:
         device_id, site_id = rng.choice(devices)
         metric, unit, low, high = rng.choice(METRICS)
-        yield _event("sensor.reading", f"iot.gateway.{site_id}", _at(rng, base), {
-            "device_id": device_id, "site_id": site_id, "metric": metric, "unit": unit,
-            "value": round(rng.uniform(low, high), 2)})
+        yield _event(
+            "sensor.reading",
+            f"iot.gateway.{site_id}",
+            _at(rng, base),
+            {
+                "device_id": device_id,
+                "site_id": site_id,
+                "metric": metric,
+                "unit": unit,
+                "value": round(rng.uniform(low, high), 2),
+            },
+        )
 
 
 def cat_events(rng: random.Random, base: datetime) -> Iterator[Event]:
     """Seed 001: cat sightings reported by municipalities."""
     while True:
         code, name = rng.choice(MUNICIPALITIES)
-        yield _event("cat.sighting", "municipal.cats.portal", _at(rng, base), {
-            "sighting_id": f"sgt-{rng.getrandbits(40):010x}", "cat_id": f"cat-{code}-{rng.randint(1, 60):04d}",
-            "municipality_code": code, "municipality_name": name, "status": rng.choice(CAT_STATUSES),
-            "ear_tipped": rng.random() < 0.4})
+        yield _event(
+            "cat.sighting",
+            "municipal.cats.portal",
+            _at(rng, base),
+            {
+                "sighting_id": f"sgt-{rng.getrandbits(40):010x}",
+                "cat_id": f"cat-{code}-{rng.randint(1, 60):04d}",
+                "municipality_code": code,
+                "municipality_name": name,
+                "status": rng.choice(CAT_STATUSES),
+                "ear_tipped": rng.random() < 0.4,
+            },
+        )
 
 
 def shop_events(rng: random.Random, base: datetime) -> Iterator[Event]:
     """Seed 002: orders placed in the shops."""
     while True:
-        items = [{"product_id": p, "quantity": rng.randint(1, 4), "unit_price": price}
-                 for p, price in rng.sample(PRODUCTS, rng.randint(1, 3))]
+        items = [
+            {"product_id": p, "quantity": rng.randint(1, 4), "unit_price": price}
+            for p, price in rng.sample(PRODUCTS, rng.randint(1, 3))
+        ]
         total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in items)
-        yield _event("order.placed", "shop.api", _at(rng, base), {
-            "order_id": f"ord-{rng.getrandbits(40):010x}", "shop_id": f"shop-{rng.randint(1, 5):02d}",
-            "customer_id": f"cus-{rng.randint(1, 400):05d}", "currency": "JPY", "items": items,
-            "total_amount": str(total)})
+        yield _event(
+            "order.placed",
+            "shop.api",
+            _at(rng, base),
+            {
+                "order_id": f"ord-{rng.getrandbits(40):010x}",
+                "shop_id": f"shop-{rng.randint(1, 5):02d}",
+                "customer_id": f"cus-{rng.randint(1, 400):05d}",
+                "currency": "JPY",
+                "items": items,
+                "total_amount": str(total),
+            },
+        )
 
 
 def trade_events(rng: random.Random, base: datetime) -> Iterator[Event]:
     """Seed 004: completed NBA trades, two or three players moving between two teams."""
     while True:
         a, b = rng.sample(TEAMS, 2)
-        movements = [{"player_id": str(rng.randint(200000, 1700000)), "player_name": f"Player {rng.randint(1, 999)}",
-                      "from_team": src, "to_team": dst}
-                     for src, dst in [(a, b), (b, a), (a, b)][: rng.randint(2, 3)]]
-        yield _event("trade.completed", "nba.trade-tracker", _at(rng, base), {
-            "trade_id": f"trd-{rng.getrandbits(40):010x}", "season": "2024-25", "movements": movements})
+        movements = [
+            {
+                "player_id": str(rng.randint(200000, 1700000)),
+                "player_name": f"Player {rng.randint(1, 999)}",
+                "from_team": src,
+                "to_team": dst,
+            }
+            for src, dst in [(a, b), (b, a), (a, b)][: rng.randint(2, 3)]
+        ]
+        yield _event(
+            "trade.completed",
+            "nba.trade-tracker",
+            _at(rng, base),
+            {"trade_id": f"trd-{rng.getrandbits(40):010x}", "season": "2024-25", "movements": movements},
+        )
 
 
 DOMAINS: dict[str, Callable[[random.Random, datetime], Iterator[Event]]] = {

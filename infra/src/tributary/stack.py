@@ -115,8 +115,9 @@ class Stack:
         try:
             self._exit.enter_context(self._lock())
             if self.emulator.pid is None:
-                self.emulator.start()
                 self._exit.callback(self.emulator.stop)
+                self.emulator.start()
+            self.emulator.track_bucket(self.bucket)
             self._topology = provision(
                 sqs=self.client("sqs"),
                 events=self.client("events"),
@@ -125,7 +126,6 @@ class Stack:
                 bus_name=self.bus_name,
                 manifests=self.manifests,
             )
-            self.emulator.track_bucket(self.bucket)
             supervisor = Supervisor(
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
@@ -235,12 +235,17 @@ class Stack:
             name: {"url": q.url, "dlq_url": q.dlq_url, "arn": q.arn, "dlq_arn": q.dlq_arn}
             for name, q in self.topology.queues.items()
         }
+        # Services whose HTTP API users call get a top-level key too (manifest.url_key: ingest_url, ...).
+        urls = {
+            m.url_key: services[m.name]["url"] for m in self.manifests if m.url_key and m.name in services
+        }
         return {
             "emulator": self.emulator.name,
             "emulator_pid": self.emulator.pid,
             "aws_endpoint": self.emulator.endpoint,
             "region": self.region,
             "ingest_url": self.ingest_url,
+            **urls,
             "bus_name": self.topology.bus_name,
             "bus_arn": self.topology.bus_arn,
             "bucket": self.topology.bucket,

@@ -25,7 +25,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
 
@@ -37,7 +37,9 @@ def main() -> None:
     replica = os.environ.get("TRIBUTARY_REPLICA", "0")
     env = {k: v for k, v in os.environ.items() if k.startswith(("TRIBUTARY_", "AWS_", "TINY_"))}
     (data_dir / f"env.{replica}.json").write_text(json.dumps(env))
-    server = ThreadingHTTPServer((os.environ["TRIBUTARY_HTTP_HOST"], int(os.environ["TRIBUTARY_HTTP_PORT"])), Handler)
+    server = ThreadingHTTPServer(
+        (os.environ["TRIBUTARY_HTTP_HOST"], int(os.environ["TRIBUTARY_HTTP_PORT"])), Handler
+    )
     if os.environ.get("TINY_IGNORE_SIGTERM") == "1":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:

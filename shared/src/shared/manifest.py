@@ -57,6 +57,10 @@ class ServiceManifest:
         consumes: subscriptions; empty for services fed by HTTP (ingest).
         http: whether the process serves HTTP (it then gets a port in the local stack).
         queue: queue/DLQ settings, used only when ``consumes`` is not empty.
+        url_key: the top-level ``stack.json`` key naming the service's URL (``ingest_url``, ``graph_url``),
+            for services whose HTTP API users call.
+        topics: SNS topics the service publishes to (short names). Provisioning creates
+            ``tributary-<service>-<name>`` and passes its ARN as ``TRIBUTARY_TOPIC_<NAME>_ARN``.
     """
 
     name: str
@@ -64,6 +68,8 @@ class ServiceManifest:
     consumes: tuple[Subscription, ...] = ()
     http: bool = False
     queue: QueueSettings = field(default_factory=QueueSettings)
+    url_key: str | None = None
+    topics: tuple[str, ...] = ()
 
     @property
     def is_worker(self) -> bool:

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from shared.manifest import ServiceManifest
 
-MANIFEST = ServiceManifest(name="ingest", module="ingest.main", http=True)
+MANIFEST = ServiceManifest(name="ingest", module="ingest.main", http=True, url_key="ingest_url")
