@@ -20,6 +20,7 @@ SENSORS = ServiceManifest(
     module="sensors.main",
     consumes=(Subscription(type="sensor.reading", versions=(1, 2)),),
     queue=QueueSettings(visibility_timeout_s=30, max_receive_count=2, retention_s=3600),
+    topics=("alerts",),
 )
 INGEST = ServiceManifest(name="ingest", module="ingest.main", http=True)
 MANIFESTS = [ARCHIVER, INGEST, SENSORS]
@@ -27,7 +28,7 @@ MANIFESTS = [ARCHIVER, INGEST, SENSORS]
 
 @pytest.fixture(scope="module")
 def clients(localstack: LocalStackEmulator) -> dict[str, Any]:
-    return {name: emulator_client(name, localstack.endpoint) for name in ("sqs", "events", "s3")}
+    return {name: emulator_client(name, localstack.endpoint) for name in ("sqs", "events", "s3", "sns")}
 
 
 def _provision(clients: dict[str, Any], bus: str) -> Topology:
@@ -156,3 +157,12 @@ def test_message_received_too_often_lands_in_the_dlq(clients: dict[str, Any], to
     assert receives == SENSORS.queue.max_receive_count
     (dead,) = _drain(sqs, queue.dlq_url, expect=1)
     assert json.loads(dead["Body"])["detail-type"] == "sensor.reading.v1"
+
+
+def test_declared_topics_are_created_once(clients: dict[str, Any], topology: Topology) -> None:
+    """A manifest's topics exist after provisioning, and provisioning again gives the same ARNs."""
+    arn = topology.topics["sensors"]["alerts"]
+    assert arn.endswith(f":{topology.bus_name}-sensors-alerts")
+    assert clients["sns"].get_topic_attributes(TopicArn=arn)["Attributes"]["TopicArn"] == arn
+    assert _provision(clients, topology.bus_name).topics == topology.topics
+    assert set(topology.topics) == {"sensors"}

@@ -120,11 +120,9 @@ def cat_events(rng: random.Random, base: datetime) -> Iterator[Event]:
 def shop_events(rng: random.Random, base: datetime) -> Iterator[Event]:
     """Seed 002: orders placed in the shops."""
     while True:
-        items = [
-            {"product_id": p, "quantity": rng.randint(1, 4), "unit_price": price}
-            for p, price in rng.sample(PRODUCTS, rng.randint(1, 3))
-        ]
-        total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in items)
+        lines = [(p, rng.randint(1, 4), price) for p, price in rng.sample(PRODUCTS, rng.randint(1, 3))]
+        items = [{"product_id": p, "quantity": q, "unit_price": price} for p, q, price in lines]
+        total = sum((Decimal(price) * q for _, q, price in lines), Decimal(0))
         yield _event(
             "order.placed",
             "shop.api",

@@ -6,7 +6,8 @@ For each worker service ``<svc>`` on bus ``<bus>`` this creates:
 - SQS ``<bus>-<svc>-dlq`` and ``<bus>-<svc>``; the queue redrives to the DLQ after the manifest's
   ``max_receive_count`` receives; both allow ``events.amazonaws.com`` to send from the service's rule only;
 - rule ``<bus>-<svc>`` on the bus with ``manifest.event_pattern()``, targeting the queue with a retry
-  policy and the service's DLQ as the target's dead-letter queue (delivery failures).
+  policy and the service's DLQ as the target's dead-letter queue (delivery failures);
+- for each of the manifest's ``topics``, SNS topic ``<bus>-<svc>-<topic>``.
 
 Every call is an upsert, so provisioning twice changes nothing, and re-provisioning after a manifest change
 updates queue settings and patterns in place. Rules are never disabled to pause a subscription: a disabled
@@ -53,6 +54,8 @@ class Topology:
     bus_arn: str
     bucket: str
     queues: dict[str, QueueInfo] = field(default_factory=dict)
+    topics: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``{service: {topic name: topic ARN}}``."""
 
 
 def _queue_policy(queue_arn: str, rule_arn: str) -> str:
@@ -155,11 +158,20 @@ def _provision_worker(sqs: Any, events: Any, manifest: ServiceManifest, bus_name
     return QueueInfo(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn, rule_name=name, rule_arn=rule_arn)
 
 
+def _provision_topics(sns: Any, manifest: ServiceManifest, bus_name: str) -> dict[str, str]:
+    """CreateTopic is idempotent: the same name gives the same ARN."""
+    return {
+        topic: str(sns.create_topic(Name=f"{bus_name}-{manifest.name}-{topic}")["TopicArn"])
+        for topic in manifest.topics
+    }
+
+
 def provision(
     *,
     sqs: Any,
     events: Any,
     s3: Any,
+    sns: Any = None,
     bucket: str,
     bus_name: str = "tributary",
     manifests: Sequence[ServiceManifest] | None = None,
@@ -167,7 +179,8 @@ def provision(
     """Create or update the whole local topology; safe to run any number of times.
 
     Args:
-        sqs, events, s3: boto3 clients pointed at the emulator (or an AWS account).
+        sqs, events, s3, sns: boto3 clients pointed at the emulator (or an AWS account); ``sns`` is needed
+            only when a manifest declares topics.
         bucket: the archive bucket; unique per stack on LocalStack (its S3 folder is shared on the host).
         bus_name: the EventBridge bus; also the prefix of queue and rule names.
         manifests: the services; default: every installed one (:func:`load_manifests`).
@@ -183,6 +196,10 @@ def provision(
     bus_arn = _ensure_bus(events, bus_name)
     _ensure_bucket(s3, bucket)
     queues = {m.name: _provision_worker(sqs, events, m, bus_name) for m in services if m.is_worker}
+    with_topics = [m for m in services if m.topics]
+    if with_topics and sns is None:
+        raise ValueError(f"services {[m.name for m in with_topics]} declare topics: pass an sns client")
+    topics = {m.name: _provision_topics(sns, m, bus_name) for m in with_topics}
     ms = round((time.monotonic() - started) * 1000)
-    log.info("provisioned", bus=bus_name, bucket=bucket, workers=sorted(queues), ms=ms)
-    return Topology(bus_name=bus_name, bus_arn=bus_arn, bucket=bucket, queues=queues)
+    log.info("provisioned", bus=bus_name, bucket=bucket, workers=sorted(queues), topics=sorted(topics), ms=ms)
+    return Topology(bus_name=bus_name, bus_arn=bus_arn, bucket=bucket, queues=queues, topics=topics)

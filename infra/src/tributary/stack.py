@@ -122,6 +122,7 @@ class Stack:
                 sqs=self.client("sqs"),
                 events=self.client("events"),
                 s3=self.client("s3"),
+                sns=self.client("sns"),
                 bucket=self.bucket,
                 bus_name=self.bus_name,
                 manifests=self.manifests,
@@ -189,6 +190,8 @@ class Stack:
                 TRIBUTARY_DLQ_URL=queue.dlq_url,
                 TRIBUTARY_VISIBILITY_TIMEOUT_S=str(manifest.queue.visibility_timeout_s),
             )
+        for topic, arn in self.topology.topics.get(manifest.name, {}).items():
+            env[f"TRIBUTARY_TOPIC_{topic.upper()}_ARN"] = arn
         env.update(self._service_env.get(manifest.name, {}))
         return ServiceSpec(manifest=manifest, env=env)
 
@@ -235,6 +238,7 @@ class Stack:
             name: {"url": q.url, "dlq_url": q.dlq_url, "arn": q.arn, "dlq_arn": q.dlq_arn}
             for name, q in self.topology.queues.items()
         }
+        topics = self.topology.topics
         # Services whose HTTP API users call get a top-level key too (manifest.url_key: ingest_url, ...).
         urls = {
             m.url_key: services[m.name]["url"] for m in self.manifests if m.url_key and m.name in services
@@ -250,6 +254,7 @@ class Stack:
             "bus_arn": self.topology.bus_arn,
             "bucket": self.topology.bucket,
             "queues": queues,
+            "topics": topics,
             "services": services,
             "data_dir": str(self.data_dir),
             "pid": os.getpid(),

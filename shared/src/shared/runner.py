@@ -13,11 +13,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-
-import structlog
 
 from shared.health import HealthServer
 from shared.logging import configure_logging
@@ -57,6 +56,7 @@ def run_worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+
     def check() -> dict[str, Any]:
         return {"ok": worker.healthy, "service": settings.service}
 
