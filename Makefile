@@ -1,6 +1,7 @@
 # Tributary: one entry point for developers and CI.
 #
-#   make install   tools (.tools/uv), the workspace (.venv) and LocalStack's own venv (.localstack-venv)
+#   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
+#                  .ministack-venv)
 #   make test      install, lint, then the whole pytest suite
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date
 #   make demo      install, then run the demo against a fresh local stack
@@ -13,7 +14,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 venv localstack-venv test lint pytest demo up clean
+.PHONY: install tools check-py313 venv localstack-venv ministack-venv test lint pytest demo up clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -36,11 +37,20 @@ endif
 LOCALSTACK_VENV := .localstack-venv
 LOCALSTACK_REQS := localstack-core[runtime]==4.14.0 cbor2==5.6.5 cryptography==43.0.3 pyopenssl==24.2.1 \
 	service_identity joserfc<1.1
+MINISTACK_VENV := .ministack-venv
+MINISTACK_REQS := ministack==1.5.33
+
+# EMULATOR=localstack|ministack picks the stack's emulator for up, demo and bench, and limits the e2e suite
+# to it; without it the stack runs on LocalStack and `make test` runs the e2e suite on both.
+ifdef EMULATOR
+export TRIBUTARY_EMULATOR := $(EMULATOR)
+export TRIBUTARY_E2E_EMULATORS := $(EMULATOR)
+endif
 
 WORKSPACE_MANIFESTS = pyproject.toml $(sort $(wildcard */pyproject.toml services/*/pyproject.toml))
 RUN := $(UV) run --no-sync
 
-install: tools venv localstack-venv
+install: tools venv localstack-venv ministack-venv
 
 tools:
 	@if [ ! -x "$(UV)" ] || [ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \
@@ -65,15 +75,23 @@ venv: tools check-py313
 	$(UV) sync --all-packages --locked --python "$(PY313)" -q; \
 	key > "$$stamp"
 
-localstack-venv: tools check-py313
-	@key() { echo "$(PY313) $(LOCALSTACK_REQS)" | sha256sum | cut -c1-16; }; \
-	stamp="$(LOCALSTACK_VENV)/.tributary-reqs"; \
-	if [ -x "$(LOCALSTACK_VENV)/bin/python" ] && [ -f "$$stamp" ] && [ "$$(cat "$$stamp")" = "$$(key)" ]; then exit 0; fi; \
-	echo "install: LocalStack into $(LOCALSTACK_VENV)/"; \
-	rm -rf "$(LOCALSTACK_VENV)"; \
-	$(UV) venv -q -p "$(PY313)" "$(LOCALSTACK_VENV)"; \
-	$(UV) pip install -q --python "$(LOCALSTACK_VENV)/bin/python" $(foreach r,$(LOCALSTACK_REQS),'$(r)'); \
+# $(call emulator-venv,FOLDER,REQUIREMENTS): an emulator's own virtualenv, rebuilt only when its pins change.
+define emulator-venv
+	@key() { echo "$(PY313) $(2)" | sha256sum | cut -c1-16; }; \
+	stamp="$(1)/.tributary-reqs"; \
+	if [ -x "$(1)/bin/python" ] && [ -f "$$stamp" ] && [ "$$(cat "$$stamp")" = "$$(key)" ]; then exit 0; fi; \
+	echo "install: $(firstword $(2)) into $(1)/"; \
+	rm -rf "$(1)"; \
+	$(UV) venv -q -p "$(PY313)" "$(1)"; \
+	$(UV) pip install -q --python "$(1)/bin/python" $(foreach r,$(2),'$(r)'); \
 	key > "$$stamp"
+endef
+
+localstack-venv: tools check-py313
+	$(call emulator-venv,$(LOCALSTACK_VENV),$(LOCALSTACK_REQS))
+
+ministack-venv: tools check-py313
+	$(call emulator-venv,$(MINISTACK_VENV),$(MINISTACK_REQS))
 
 lint: install
 	$(RUN) ruff check .
@@ -93,5 +111,5 @@ up: install
 	$(RUN) tributary up
 
 clean:
-	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
+	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) $(MINISTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.manifest import QueueSettings, ServiceManifest, Subscription
-from tributary.emulator import LocalStackEmulator
+from tributary.localstack import LocalStackEmulator
 
 SUPPORT = Path(__file__).parent / "support"
 

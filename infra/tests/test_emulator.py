@@ -1,4 +1,4 @@
-"""LocalStack on the host: starts on loopback, fails loudly, stops and cleans its S3 folder."""
+"""The emulators on the host: start on loopback, fail loudly, stop, and leave nothing outside their folder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import httpx
 import pytest
 
 from tributary.aws import emulator_client
-from tributary.emulator import LOCALSTACK_S3_STORAGE, EmulatorError, LocalStackEmulator, make_emulator
+from tributary.emulator import EmulatorError
+from tributary.emulators import make_emulator
+from tributary.localstack import LOCALSTACK_S3_STORAGE, LocalStackEmulator
+from tributary.ministack import MiniStackEmulator
 from tributary.procnet import listeners
 
 
@@ -71,8 +74,41 @@ def test_environment_keeps_traffic_on_loopback(tmp_path: Path, monkeypatch: pyte
     assert env["PATH"] == os.environ["PATH"]
 
 
-def test_make_emulator_knows_localstack(tmp_path: Path) -> None:
+def test_ministack_lifecycle(tmp_path: Path) -> None:
+    """MiniStack answers on 127.0.0.1 only, keeps S3 objects under the data folder, and stops."""
+    emulator = MiniStackEmulator(tmp_path)
+    emulator.start()
+    try:
+        pid = emulator.pid
+        assert pid is not None
+        assert httpx.get(f"{emulator.endpoint}/_ministack/health", trust_env=False).status_code == 200
+        found = listeners({pid})
+        assert found
+        assert all(listener.is_loopback for listener in found), found
+        s3 = emulator_client("s3", emulator.endpoint)
+        s3.create_bucket(Bucket="tributary-emulator-test")
+        s3.put_object(Bucket="tributary-emulator-test", Key="a.txt", Body=b"x")
+        stored = [p for p in (tmp_path / "ministack" / "s3").rglob("*") if p.is_file()]
+        assert stored, "MiniStack's S3 objects are not under the data folder"
+        assert (tmp_path / "logs" / "ministack.log").is_file()
+    finally:
+        emulator.stop()
+    assert emulator.pid is None
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def test_ministack_environment_binds_loopback_and_keeps_files_inside(tmp_path: Path) -> None:
+    """BIND_HOST, state, S3 and temp folders all point at loopback and the data folder."""
+    env = MiniStackEmulator(tmp_path).environment(4567)
+    assert env["BIND_HOST"] == "127.0.0.1"
+    assert env["GATEWAY_PORT"] == "4567"
+    for key in ("STATE_DIR", "S3_DATA_DIR", "TMPDIR"):
+        assert Path(env[key]).is_relative_to(tmp_path), key
+
+
+def test_make_emulator_knows_both(tmp_path: Path) -> None:
     """Emulators are chosen by name; an unknown name is an error."""
     assert isinstance(make_emulator("localstack", tmp_path), LocalStackEmulator)
+    assert isinstance(make_emulator("ministack", tmp_path), MiniStackEmulator)
     with pytest.raises(ValueError, match="unknown emulator"):
         make_emulator("nope", tmp_path)

@@ -11,7 +11,7 @@ import pytest
 
 from shared.manifest import QueueSettings, ServiceManifest, Subscription
 from tributary.aws import emulator_client
-from tributary.emulator import LocalStackEmulator
+from tributary.localstack import LocalStackEmulator
 from tributary.provision import TARGET_ID, Topology, provision
 
 ARCHIVER = ServiceManifest(name="archiver", module="archiver.main", consumes=(Subscription(type="*"),))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.manifest import ServiceManifest
-from tributary.emulator import LOCALSTACK_S3_STORAGE, LocalStackEmulator
+from tributary.localstack import LOCALSTACK_S3_STORAGE, LocalStackEmulator
 from tributary.procnet import listeners
 from tributary.stack import Stack, StackError, read_stack_file
 

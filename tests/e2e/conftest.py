@@ -1,7 +1,12 @@
-"""The e2e suite's stack: a fresh local stack, or a running one named by ``TRIBUTARY_STACK_FILE``.
+"""The e2e suite's stacks: a fresh local stack per emulator, or the running one in ``TRIBUTARY_STACK_FILE``.
 
-Tests see only the stack's description (``stack.json``) and talk to its endpoints, so the same tests run
-against LocalStack on the host, an emulator elsewhere, or a deployment on AWS.
+Tests see only a stack's description (``stack.json``) and talk to its endpoints, so the same tests run
+against LocalStack and MiniStack on the host, an emulator elsewhere, or a deployment on AWS. Without
+``TRIBUTARY_STACK_FILE`` every e2e test runs once per emulator in ``TRIBUTARY_E2E_EMULATORS`` (default: both);
+pytest groups the tests by emulator, so each emulator's stack starts once.
+
+A test that needs an API only some emulators offer is marked
+``@pytest.mark.emulators("localstack", reason=…)`` and is skipped on the others with that reason.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import pytest
 
 from tributary.client import StackClient
+from tributary.emulators import EMULATORS, make_emulator
 from tributary.stack import Stack
 
 # Short waits so a test's end state is reached in seconds, not in production-sized batching windows.
@@ -23,13 +29,57 @@ E2E_SERVICE_ENV = {
 }
 
 
+def e2e_emulators() -> list[str]:
+    """The emulators the suite runs on: ``external`` when a stack file is given."""
+    if os.environ.get("TRIBUTARY_STACK_FILE"):
+        return ["external"]
+    names = [n.strip() for n in os.environ.get("TRIBUTARY_E2E_EMULATORS", ",".join(EMULATORS)).split(",")]
+    unknown = [n for n in names if n not in EMULATORS]
+    if unknown:
+        raise pytest.UsageError(f"TRIBUTARY_E2E_EMULATORS names unknown emulators: {unknown}")
+    return names
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "emulators(*names, reason): run only on these emulators")
+
+
+@pytest.fixture(scope="session", params=e2e_emulators())
+def emulator_name(request: pytest.FixtureRequest) -> str:
+    """The emulator this test runs on (``external`` for a given stack file)."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _only_on_marked_emulators(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("emulators")
+    if marker is None or "emulator_name" not in request.fixturenames:
+        return
+    name = request.getfixturevalue("emulator_name")
+    if name != "external" and name not in marker.args:
+        pytest.skip(f"not on {name}: {marker.kwargs.get('reason', 'needs ' + ', '.join(marker.args))}")
+
+
+def start_stack(
+    emulator: str, data_dir: Path, *, service_env: dict[str, dict[str, str]] | None = None, **kwargs: Any
+) -> Stack:
+    """A stack on ``emulator`` (not started); for modules that need their own stack to kill or restart."""
+    return Stack(
+        data_dir=data_dir, emulator=make_emulator(emulator, data_dir), service_env=service_env, **kwargs
+    )
+
+
 @pytest.fixture(scope="session")
-def stack_description(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack_description(
+    emulator_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     external = os.environ.get("TRIBUTARY_STACK_FILE")
     if external:
         yield json.loads(Path(external).read_text(encoding="utf-8"))
         return
-    with Stack(data_dir=tmp_path_factory.mktemp("stack"), service_env=E2E_SERVICE_ENV) as stack:
+    data_dir = tmp_path_factory.mktemp(f"stack-{emulator_name}")
+    with start_stack(emulator_name, data_dir, service_env=E2E_SERVICE_ENV) as stack:
         yield stack.describe()
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tributary.emulator import EmulatorError, make_emulator
+from tributary.emulator import EmulatorError
+from tributary.emulators import make_emulator
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.stack import Stack, StackError
@@ -84,7 +85,10 @@ def _watch(stack: Stack) -> None:
 @app.command()
 def up(
     data_dir: DataDir = None,
-    emulator: Annotated[str, typer.Option(help="The local AWS emulator.")] = "localstack",
+    emulator: Annotated[
+        str,
+        typer.Option(help="The local AWS emulator: localstack or ministack.", envvar="TRIBUTARY_EMULATOR"),
+    ] = "localstack",
     bus_name: Annotated[
         str, typer.Option(help="EventBridge bus name (prefix of queues and rules).")
     ] = "tributary",

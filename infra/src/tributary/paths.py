@@ -1,4 +1,4 @@
-"""Where the local stack keeps things: the repository root, its data folder and LocalStack's virtualenv."""
+"""Where the local stack keeps things: the repository root, its data folder and the emulators' virtualenvs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 DATA_DIR_NAME = ".tributary"
 LOCALSTACK_VENV_NAME = ".localstack-venv"
+MINISTACK_VENV_NAME = ".ministack-venv"
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -34,3 +35,12 @@ def localstack_python() -> Path:
     if override:
         return Path(override)
     return repo_root() / LOCALSTACK_VENV_NAME / "bin" / "python"
+
+
+def ministack_executable() -> Path:
+    """MiniStack's launcher: ``$TRIBUTARY_MINISTACK``, else the one ``make install`` builds in
+    ``<repo>/.ministack-venv``."""
+    override = os.environ.get("TRIBUTARY_MINISTACK")
+    if override:
+        return Path(override)
+    return repo_root() / MINISTACK_VENV_NAME / "bin" / "ministack"

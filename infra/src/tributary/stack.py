@@ -25,7 +25,8 @@ import structlog
 
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
-from tributary.emulator import Emulator, LocalStackEmulator
+from tributary.emulator import Emulator
+from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
 from tributary.provision import Topology, provision
 from tributary.supervisor import ServiceSpec, Supervisor
@@ -52,7 +53,8 @@ class Stack:
         data_dir: where everything lives (default ``.tributary/`` at the repository root).
         manifests: the services to provision and run (default: every installed one).
         emulator: an emulator; one that is not started yet is started and stopped by the stack, one that
-            is already running is only used (tests share one per module). Default: LocalStack.
+            is already running is only used (tests share one per module). Default: ``$TRIBUTARY_EMULATOR``
+            (``localstack`` unless set).
         bus_name: the EventBridge bus, also the prefix of queue and rule names.
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
@@ -78,7 +80,7 @@ class Stack:
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
-        self.emulator: Emulator = emulator or LocalStackEmulator(self.data_dir)
+        self.emulator: Emulator = emulator or make_emulator(default_emulator_name(), self.data_dir)
         self.bus_name = bus_name
         self.bucket = bucket or unique_bucket_name()
         self.region = region
