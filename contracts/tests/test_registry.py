@@ -16,6 +16,7 @@ def test_known_contracts_lists_every_event_type_sorted() -> None:
     assert known_contracts() == [
         ("cat.sighting", 1),
         ("device.registered", 1),
+        ("ops.dlq_depth", 1),
         ("order.placed", 1),
         ("sensor.reading", 1),
         ("trade.completed", 1),

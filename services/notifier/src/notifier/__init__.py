@@ -1,0 +1,1 @@
+"""notifier: alert rules over events, delivered once through SNS and signed webhooks."""

@@ -1,0 +1,24 @@
+"""Tests of the notifier's manifest."""
+
+from __future__ import annotations
+
+from notifier.manifest import MANIFEST
+
+
+def test_it_consumes_every_type_the_example_rules_match() -> None:
+    """Readings, trades, cat sightings and DLQ depth alarms, version 1; the bus rule matches exactly those."""
+    assert sorted(d for s in MANIFEST.consumes for d in s.detail_types) == [
+        "cat.sighting.v1",
+        "ops.dlq_depth.v1",
+        "sensor.reading.v1",
+        "trade.completed.v1",
+    ]
+    assert MANIFEST.event_pattern() == {
+        "detail-type": ["cat.sighting.v1", "ops.dlq_depth.v1", "sensor.reading.v1", "trade.completed.v1"]
+    }
+
+
+def test_it_publishes_to_an_alerts_topic_and_serves_its_log() -> None:
+    """Provisioning creates ``tributary-notifier-alerts``; stack.json names the API as ``notifier_url``."""
+    assert (MANIFEST.name, MANIFEST.module, MANIFEST.topics) == ("notifier", "notifier.main", ("alerts",))
+    assert MANIFEST.url_key == "notifier_url" and MANIFEST.is_worker

@@ -1,0 +1,426 @@
+"""The notifier end to end: producer → ingest → bus → queue → notifier → signed webhooks and SNS.
+
+The module runs its own stack (ingest and the notifier only) per emulator, with a rules file pointing at a
+real HTTP receiver on 127.0.0.1 and an SQS queue subscribed to the provisioned alerts topic:
+
+- threshold alerts arrive once per channel, signed correctly, and the cooldown holds back repeats;
+- a receiver that fails three times, then succeeds, gets exactly one successful delivery;
+- a receiver that always fails leaves the event in the notifier's DLQ with the reason;
+- the same event again (a producer resend, a redelivery, a DLQ redrive) sends nothing new;
+- an ``ops.dlq_depth`` event and a device's silence raise their alerts too.
+
+Where the emulator serves DynamoDB (MiniStack) the notifier keeps its state there, so the DynamoDB adapter is
+exercised against a running endpoint; elsewhere (LocalStack, without DynamoDB here) in its SQLite file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ingest.manifest import MANIFEST as INGEST
+from notifier.manifest import MANIFEST as NOTIFIER
+from notifier.testing import Received, WebhookReceiver
+from tributary.aws import emulator_client
+from tributary.client import StackClient
+from tributary.emulators import make_emulator
+from tributary.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "e2e-" + uuid.uuid4().hex
+COOLDOWN_S = 6
+RULES = """\
+defaults: {{cooldown: 0s, channels: [ok], severity: warning}}
+webhooks:
+  ok: {{url: "{base}/ok", secret_env: E2E_WEBHOOK_SECRET}}
+  flaky: {{url: "{base}/flaky", secret_env: E2E_WEBHOOK_SECRET}}
+  dead: {{url: "{base}/dead", secret_env: E2E_WEBHOOK_SECRET}}
+rules:
+  - name: hot
+    match: {{type: sensor.reading}}
+    when:
+      - {{path: data.site_id, eq: site-e2e-hot}}
+      - {{path: data.value, gt: 80}}
+    subject: "{{data.device_id}}"
+    severity: critical
+    cooldown: {cooldown}s
+    channels: [ok, sns]
+    message: "{{data.device_id}} reads {{data.value}} {{data.unit}}"
+  - name: flaky-cat
+    match: {{type: cat.sighting}}
+    when: [{{path: data.status, eq: injured}}, {{path: data.cat_id, eq: cat-e2e-flaky}}]
+    channels: [flaky]
+    message: "injured {{data.cat_id}}"
+  - name: dead-cat
+    match: {{type: cat.sighting}}
+    when: [{{path: data.status, eq: injured}}, {{path: data.cat_id, eq: cat-e2e-dead}}]
+    channels: [dead]
+    message: "injured {{data.cat_id}}"
+  - name: lal-trades
+    match: {{type: trade.completed}}
+    when:
+      - any:
+          - {{path: "data.movements[*].from_team", eq: LAL}}
+          - {{path: "data.movements[*].to_team", eq: LAL}}
+    subject: "{{data.trade_id}}"
+    message: "{{data.trade_id}}: {{data.movements[*].player_name}}"
+  - name: dlq
+    match: {{type: ops.dlq_depth}}
+    when: [{{path: data.depth, gt: 0}}]
+    subject: "{{data.service}}"
+    severity: critical
+    message: "{{data.depth}} in {{data.queue}}"
+  - name: quiet
+    kind: absence
+    match: {{type: sensor.reading}}
+    when: [{{path: data.site_id, eq: site-e2e-quiet}}]
+    subject: "{{data.device_id}}"
+    after: 3s
+    message: "no reading from {{subject}} for {{silent_for}}"
+"""
+
+
+def _wait_for[T](predicate: Callable[[], T], timeout_s: float, interval_s: float = 0.25) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
+def _serves_dynamodb(endpoint: str) -> bool:
+    """Whether the emulator answers DynamoDB (MiniStack does; LocalStack here is started without it)."""
+    client = emulator_client("dynamodb", endpoint, timeout_s=5, max_attempts=1)
+    try:
+        client.list_tables(Limit=1)
+    except Exception:  # noqa: BLE001  (any refusal means "no DynamoDB here")
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def receiver(emulator_name: str) -> Iterator[WebhookReceiver]:
+    """A fresh receiver per emulator's stack (the tests count what each endpoint got)."""
+    with WebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def notifier_stack(
+    emulator_name: str, receiver: WebhookReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """ingest and the notifier on their own stack, the rules pointing at ``receiver``."""
+    if emulator_name == "external":
+        pytest.skip("the notifier tests configure their own stack (rules file, receivers)")
+    data_dir = Path(tmp_path_factory.mktemp(f"notifier-{emulator_name}"))
+    rules = data_dir / "rules.yaml"
+    rules.write_text(RULES.format(base=receiver.base_url, cooldown=COOLDOWN_S), encoding="utf-8")
+    env = {
+        "TRIBUTARY_RULES_FILE": str(rules),
+        "E2E_WEBHOOK_SECRET": SECRET,
+        "TRIBUTARY_RECEIVE_WAIT_S": "1",
+        "TRIBUTARY_BATCH_MAX_WAIT_MS": "200",
+        "TRIBUTARY_WEBHOOK_ATTEMPTS": "2",
+        "TRIBUTARY_WEBHOOK_BACKOFF_S": "0.2",
+        "TRIBUTARY_MAX_ATTEMPTS": "3",
+        "TRIBUTARY_BACKOFF_BASE_S": "1",
+        "TRIBUTARY_BACKOFF_MAX_S": "2",
+        "TRIBUTARY_ABSENCE_INTERVAL_S": "1",
+    }
+    emulator = make_emulator(emulator_name, data_dir)
+    emulator.start()
+    try:
+        if _serves_dynamodb(emulator.endpoint):
+            env |= {"TRIBUTARY_STATE_BACKEND": "dynamodb", "TRIBUTARY_STATE_TABLE_CREATE": "true"}
+        with Stack(
+            data_dir=data_dir, emulator=emulator, manifests=[INGEST, NOTIFIER], service_env={"notifier": env}
+        ) as stack:
+            yield stack
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def client(notifier_stack: Stack) -> StackClient:
+    return StackClient(notifier_stack.describe())
+
+
+@pytest.fixture(scope="module")
+def sns_inbox(client: StackClient) -> str:
+    """An SQS queue subscribed to the notifier's alerts topic: what an SNS subscriber receives."""
+    sqs, sns = client.aws("sqs"), client.aws("sns")
+    url = sqs.create_queue(QueueName=f"e2e-alerts-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=client.description["topics"]["notifier"]["alerts"], Protocol="sqs", Endpoint=arn)
+    return str(url)
+
+
+def _now(offset_s: float = 0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
+
+
+def _reading(
+    device: str, value: float, *, site: str = "site-e2e-hot", id_: str | None = None
+) -> dict[str, Any]:
+    data = {"device_id": device, "site_id": site, "metric": "temperature", "value": value, "unit": "celsius"}
+    event = {"type": "sensor.reading", "version": 1, "source": "e2e", "time": _now(), "data": data}
+    return event | ({"id": id_} if id_ else {})
+
+
+def _cat(cat_id: str) -> dict[str, Any]:
+    data = {
+        "sighting_id": f"sgt-{uuid.uuid4().hex[:8]}",
+        "cat_id": cat_id,
+        "municipality_code": "131041",
+        "status": "injured",
+    }
+    return {
+        "id": f"e2e-{uuid.uuid4().hex}",
+        "type": "cat.sighting",
+        "version": 1,
+        "source": "e2e",
+        "time": _now(),
+        "data": data,
+    }
+
+
+def _publish(client: StackClient, events: list[dict[str, Any]]) -> list[str]:
+    result = client.publish(events)
+    assert not result.rejected, result.rejected
+    return [a["id"] for a in result.accepted]
+
+
+def _verified(request: Received) -> bool:
+    """The signature checked with an HMAC computed here, independently of the notifier's code."""
+    stamp = request.headers["x-tributary-timestamp"]
+    mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    fresh = abs(time.time() - int(stamp)) < 300
+    return fresh and hmac.compare_digest(request.headers["x-tributary-signature"], f"sha256={mac}")
+
+
+def _ok_for(receiver: WebhookReceiver, path: str, rule: str) -> list[Received]:
+    return [r for r in receiver.requests(path) if r.ok and r.json["rule"] == rule]
+
+
+def _drained(client: StackClient) -> bool:
+    return client.queue_depth(client.description["queues"]["notifier"]["url"]) == 0
+
+
+def _sns_messages(client: StackClient, url: str) -> list[dict[str, Any]]:
+    sqs = client.aws("sqs")
+    out: list[dict[str, Any]] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not got:
+            return out
+        for message in got:
+            out.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_threshold_alerts_arrive_once_signed_and_respect_the_cooldown(
+    client: StackClient, receiver: WebhookReceiver, sns_inbox: str
+) -> None:
+    """Hot readings of two devices: each device alerts once (the cooldown holds back its other hot
+    readings) to the webhook, correctly signed, and to SNS; after the cooldown the device alerts again."""
+    tag = uuid.uuid4().hex[:6]
+    a, b = f"dev-a-{tag}", f"dev-b-{tag}"
+    ids = _publish(
+        client, [_reading(a, 91), _reading(a, 95), _reading(a, 20), _reading(b, 85), _reading(a, 88)]
+    )
+    a_hot = {ids[0], ids[1], ids[4]}
+
+    def alerted() -> list[Received] | None:
+        got = [r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] in (a, b)]
+        return got if len(got) >= 2 and _drained(client) else None
+
+    first = _wait_for(alerted, timeout_s=90)
+    assert first, receiver.requests("/ok")
+    assert sorted(r.json["subject"] for r in first) == [a, b]
+    assert all(_verified(r) for r in first)
+    by_subject = {r.json["subject"]: r.json for r in first}
+    assert by_subject[a]["event"]["id"] in a_hot and by_subject[b]["event"]["id"] == ids[3]
+    assert by_subject[b]["message"] == f"{b} reads 85 celsius" and by_subject[b]["severity"] == "critical"
+    assert len({r.headers["x-tributary-delivery-id"] for r in first}) == 2
+
+    sns = _wait_for(lambda: [m for m in _sns_messages(client, sns_inbox) if m["subject"] in (a, b)], 30)
+    assert sorted(m["subject"] for m in sns) == [a, b]
+    assert {m["delivery_id"] for m in sns}.isdisjoint(r.headers["x-tributary-delivery-id"] for r in first)
+
+    time.sleep(COOLDOWN_S + 1)
+    [later] = _publish(client, [_reading(a, 99)])
+    again = _wait_for(
+        lambda: [r for r in _ok_for(receiver, "/ok", "hot") if r.json["event"]["id"] == later], 60
+    )
+    assert again and _verified(again[0])
+    assert len([r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] in (a, b)]) == 3
+
+
+def test_a_receiver_failing_three_times_gets_exactly_one_delivery(
+    client: StackClient, receiver: WebhookReceiver
+) -> None:
+    """Three 500s (two attempts in the first delivery, one in the second), then 200: one success, one
+    delivery id throughout, and nothing in the DLQ."""
+    receiver.fail("/flaky", 3)
+    [event_id] = _publish(client, [_cat("cat-e2e-flaky")])
+    delivered = _wait_for(lambda: [r for r in receiver.requests("/flaky") if r.ok], timeout_s=90)
+    assert delivered, receiver.requests("/flaky")
+    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    time.sleep(3)  # room for a wrong extra delivery to show up
+    requests = receiver.requests("/flaky")
+    assert [r.status for r in requests] == [500, 500, 500, 200]
+    assert len({r.headers["x-tributary-delivery-id"] for r in requests}) == 1
+    assert all(_verified(r) for r in requests) and requests[-1].json["event"]["id"] == event_id
+    dead = client.dead_letters("notifier", max_messages=10)
+    assert not [m for m in dead if event_id in m["Body"]]
+
+
+def test_an_always_failing_receiver_ends_in_the_dlq_with_the_reason(
+    client: StackClient, receiver: WebhookReceiver
+) -> None:
+    """Every attempt fails: after the last delivery the event is in the notifier's DLQ, saying why; once the
+    receiver is fixed, a redrive delivers it once, and redriving it again sends nothing."""
+    receiver.always_fail("/dead")
+    [event_id] = _publish(client, [_cat("cat-e2e-dead")])
+    sqs = client.aws("sqs")
+    queues = client.description["queues"]["notifier"]
+
+    def dead_letter() -> dict[str, Any] | None:
+        for message in client.dead_letters("notifier", max_messages=10):
+            if event_id in message["Body"]:
+                return message
+        return None
+
+    letter = _wait_for(dead_letter, timeout_s=120, interval_s=1)
+    assert letter, "the event did not reach the DLQ"
+    attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert (attrs["tributary.reason"], attrs["tributary.service"]) == ("retries_exhausted", "notifier")
+    assert attrs["tributary.error_type"] == "RetryableError" and attrs["tributary.attempts"] == "3"
+    assert attrs["tributary.error_message"].startswith(f"webhook dead: POST {receiver.base_url}/… failed 2")
+    assert "answered 500" in attrs["tributary.error_message"]
+    assert len(receiver.requests("/dead")) == 6 and not any(r.ok for r in receiver.requests("/dead"))
+
+    receiver.heal("/dead")
+    body = letter["Body"]
+    sqs.purge_queue(QueueUrl=queues["dlq_url"])
+    sqs.send_message(QueueUrl=queues["url"], MessageBody=body)
+    assert _wait_for(lambda: [r for r in receiver.requests("/dead") if r.ok], timeout_s=60)
+    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    sqs.send_message(QueueUrl=queues["url"], MessageBody=body)
+    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    time.sleep(2)
+    assert len([r for r in receiver.requests("/dead") if r.ok]) == 1
+
+
+def test_the_same_event_again_sends_nothing_new(
+    client: StackClient, receiver: WebhookReceiver, sns_inbox: str
+) -> None:
+    """A trade alerted once; then the producer resends it (same id) and its message is delivered to the
+    queue again: no second webhook call, no second SNS message."""
+    trade_id = f"trd-{uuid.uuid4().hex[:10]}"
+    move = {"player_id": "1629029", "player_name": "Luka Dončić", "from_team": "DAL", "to_team": "LAL"}
+    event = {
+        "id": f"e2e-{uuid.uuid4().hex}",
+        "type": "trade.completed",
+        "version": 1,
+        "source": "e2e",
+        "time": _now(),
+        "data": {"trade_id": trade_id, "season": "2024-25", "movements": [move]},
+    }
+
+    def mine() -> list[Received]:
+        return [r for r in _ok_for(receiver, "/ok", "lal-trades") if r.json["subject"] == trade_id]
+
+    _publish(client, [event])
+    first = _wait_for(mine, timeout_s=60)
+    assert first and first[0].json["message"] == f"{trade_id}: Luka Dončić"
+    assert _wait_for(lambda: _drained(client), timeout_s=30)
+
+    _publish(client, [event])
+    envelope = {**event, "ingested_at": _now(), "trace": None}
+    client.aws("sqs").send_message(
+        QueueUrl=client.description["queues"]["notifier"]["url"], MessageBody=json.dumps(envelope)
+    )
+    time.sleep(2)
+    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    time.sleep(2)
+    assert len(mine()) == 1
+
+
+def test_an_ops_dlq_depth_event_alerts(client: StackClient, receiver: WebhookReceiver) -> None:
+    """The watcher's event shape: a non-empty DLQ reaches the channels."""
+    service = f"svc_{uuid.uuid4().hex[:6]}"
+    data = {"service": service, "queue": f"tributary-{service}-dlq", "depth": 4, "observed_at": _now()}
+    _publish(
+        client,
+        [
+            {
+                "type": "ops.dlq_depth",
+                "version": 1,
+                "source": "tributary.watcher",
+                "time": _now(),
+                "data": data,
+            }
+        ],
+    )
+    got = _wait_for(lambda: [r for r in _ok_for(receiver, "/ok", "dlq") if r.json["subject"] == service], 60)
+    assert got and got[0].json["message"] == f"4 in tributary-{service}-dlq"
+    assert got[0].json["severity"] == "critical"
+
+
+def test_a_silent_device_raises_one_absence_alert(client: StackClient, receiver: WebhookReceiver) -> None:
+    """A device seen once and then silent for longer than ``after`` raises one alert for that silence."""
+    device = f"dev-quiet-{uuid.uuid4().hex[:6]}"
+    _publish(client, [_reading(device, 20, site="site-e2e-quiet")])
+
+    def silence() -> list[Received]:
+        return [r for r in _ok_for(receiver, "/ok", "quiet") if r.json["subject"] == device]
+
+    got = _wait_for(silence, timeout_s=60)
+    assert got and got[0].json["message"].startswith(f"no reading from {device} for ")
+    assert got[0].json["event"] is None and "last_seen" in got[0].json["details"]
+    time.sleep(4)
+    assert len(silence()) == 1
+
+
+def test_the_notification_log_is_served(client: StackClient, receiver: WebhookReceiver) -> None:
+    """``GET /v1/alerts`` lists what the notifier did: the alert sent to both channels, the repeat
+    suppressed by the cooldown."""
+    device = f"dev-log-{uuid.uuid4().hex[:6]}"
+    first, second = _publish(client, [_reading(device, 90), _reading(device, 91)])
+    assert _wait_for(lambda: [r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] == device], 60)
+    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    url = client.description["notifier_url"]
+    alerts = httpx.get(f"{url}/v1/alerts", params={"limit": 200}, timeout=10).json()["alerts"]
+    mine = {a["key"]: a for a in alerts if a["subject"] == device}
+    assert set(mine) == {first, second}
+    assert sorted((a["status"], tuple(a["sent"])) for a in mine.values()) == [
+        ("sent", ("ok", "sns")),
+        ("suppressed", ()),
+    ]
+
+
+def test_state_lives_in_dynamodb_where_the_emulator_serves_it(
+    notifier_stack: Stack, client: StackClient
+) -> None:
+    """On an emulator with DynamoDB the once-only records are items of the state table; elsewhere they are
+    rows of the SQLite file in the notifier's data folder."""
+    sqlite = notifier_stack.data_dir / "services" / "notifier" / "notifier-state.sqlite3"
+    if _serves_dynamodb(client.description["aws_endpoint"]):
+        items = client.aws("dynamodb").scan(TableName="tributary-notifier-state")["Items"]
+        assert any(i["pk"]["S"] == "notif#hot" for i in items)
+        assert not sqlite.exists()
+    else:
+        assert sqlite.exists()
