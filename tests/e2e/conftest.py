@@ -26,6 +26,8 @@ from tributary.stack import Stack
 # Short waits so a test's end state is reached in seconds, not in production-sized batching windows.
 E2E_SERVICE_ENV = {
     "archiver": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "1000", "TRIBUTARY_RECEIVE_WAIT_S": "1"},
+    "graph_writer": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "1000", "TRIBUTARY_RECEIVE_WAIT_S": "1"},
+    "timeseries_writer": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "1000", "TRIBUTARY_RECEIVE_WAIT_S": "1"},
 }
 
 

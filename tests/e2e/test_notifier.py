@@ -31,7 +31,6 @@ import pytest
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import Received, WebhookReceiver
-from tributary.aws import emulator_client
 from tributary.client import StackClient
 from tributary.emulators import make_emulator
 from tributary.stack import Stack
@@ -100,16 +99,6 @@ def _wait_for[T](predicate: Callable[[], T], timeout_s: float, interval_s: float
         time.sleep(interval_s)
 
 
-def _serves_dynamodb(endpoint: str) -> bool:
-    """Whether the emulator answers DynamoDB (MiniStack does; LocalStack here is started without it)."""
-    client = emulator_client("dynamodb", endpoint, timeout_s=5, max_attempts=1)
-    try:
-        client.list_tables(Limit=1)
-    except Exception:  # noqa: BLE001  (any refusal means "no DynamoDB here")
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def receiver(emulator_name: str) -> Iterator[WebhookReceiver]:
     """A fresh receiver per emulator's stack (the tests count what each endpoint got)."""
@@ -139,17 +128,13 @@ def notifier_stack(
         "TRIBUTARY_BACKOFF_MAX_S": "2",
         "TRIBUTARY_ABSENCE_INTERVAL_S": "1",
     }
-    emulator = make_emulator(emulator_name, data_dir)
-    emulator.start()
-    try:
-        if _serves_dynamodb(emulator.endpoint):
-            env |= {"TRIBUTARY_STATE_BACKEND": "dynamodb", "TRIBUTARY_STATE_TABLE_CREATE": "true"}
-        with Stack(
-            data_dir=data_dir, emulator=emulator, manifests=[INGEST, NOTIFIER], service_env={"notifier": env}
-        ) as stack:
-            yield stack
-    finally:
-        emulator.stop()
+    with Stack(
+        data_dir=data_dir,
+        emulator=make_emulator(emulator_name, data_dir),
+        manifests=[INGEST, NOTIFIER],
+        service_env={"notifier": env},
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -415,11 +400,14 @@ def test_the_notification_log_is_served(client: StackClient, receiver: WebhookRe
 def test_state_lives_in_dynamodb_where_the_emulator_serves_it(
     notifier_stack: Stack, client: StackClient
 ) -> None:
-    """On an emulator with DynamoDB the once-only records are items of the state table; elsewhere they are
-    rows of the SQLite file in the notifier's data folder."""
+    """On an emulator with DynamoDB (MiniStack) the once-only records are items of the state table; elsewhere
+    (LocalStack on the host) they are rows of the SQLite file in the notifier's data folder."""
     sqlite = notifier_stack.data_dir / "services" / "notifier" / "notifier-state.sqlite3"
-    if _serves_dynamodb(client.description["aws_endpoint"]):
-        items = client.aws("dynamodb").scan(TableName="tributary-notifier-state")["Items"]
+    expected = {"ministack": "dynamodb", "localstack": "sqlite"}[client.description["emulator"]]
+    assert client.description["state_backend"] == expected
+    if expected == "dynamodb":
+        table = f"{notifier_stack.bus_name}-notifier-state"
+        items = client.aws("dynamodb").scan(TableName=table)["Items"]
         assert any(i["pk"]["S"] == "notif#hot" for i in items)
         assert not sqlite.exists()
     else:

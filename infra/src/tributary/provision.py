@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.manifest import ServiceManifest, load_manifests
 
@@ -164,6 +164,16 @@ def _provision_topics(sns: Any, manifest: ServiceManifest, bus_name: str) -> dic
         topic: str(sns.create_topic(Name=f"{bus_name}-{manifest.name}-{topic}")["TopicArn"])
         for topic in manifest.topics
     }
+
+
+def serves_dynamodb(dynamodb: Any) -> bool:
+    """Whether the endpoint offers DynamoDB (AWS and MiniStack do; LocalStack on the host here does not)."""
+    try:
+        dynamodb.list_tables(Limit=1)
+    except (ClientError, BotoCoreError) as exc:
+        log.info("dynamodb_not_offered", error=str(exc)[:200], fallback="embedded state stores")
+        return False
+    return True
 
 
 def provision(

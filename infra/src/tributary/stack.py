@@ -28,7 +28,7 @@ from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
 from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
-from tributary.provision import Topology, provision
+from tributary.provision import Topology, provision, serves_dynamodb
 from tributary.supervisor import ServiceSpec, Supervisor
 
 log = structlog.get_logger(__name__)
@@ -90,6 +90,7 @@ class Stack:
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._topology: Topology | None = None
+        self._dynamodb = False
         self._supervisor: Supervisor | None = None
         self._exit = ExitStack()
 
@@ -129,6 +130,8 @@ class Stack:
                 bus_name=self.bus_name,
                 manifests=self.manifests,
             )
+            wants_tables = any(m.state_table for m in self.manifests)
+            self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
             supervisor = Supervisor(
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
@@ -192,6 +195,11 @@ class Stack:
                 TRIBUTARY_DLQ_URL=queue.dlq_url,
                 TRIBUTARY_VISIBILITY_TIMEOUT_S=str(manifest.queue.visibility_timeout_s),
             )
+        if manifest.state_table:
+            env["TRIBUTARY_STATE_BACKEND"] = "dynamodb" if self._dynamodb else "sqlite"
+            if self._dynamodb:
+                env["TRIBUTARY_STATE_TABLE"] = f"{self.bus_name}-{manifest.name}-state"
+                env["TRIBUTARY_STATE_TABLE_CREATE"] = "true"
         for topic, arn in self.topology.topics.get(manifest.name, {}).items():
             env[f"TRIBUTARY_TOPIC_{topic.upper()}_ARN"] = arn
         env.update(self._service_env.get(manifest.name, {}))
@@ -247,6 +255,7 @@ class Stack:
         }
         return {
             "emulator": self.emulator.name,
+            "state_backend": "dynamodb" if self._dynamodb else "sqlite",
             "emulator_pid": self.emulator.pid,
             "aws_endpoint": self.emulator.endpoint,
             "region": self.region,

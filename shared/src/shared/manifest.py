@@ -61,6 +61,9 @@ class ServiceManifest:
             for services whose HTTP API users call.
         topics: SNS topics the service publishes to (short names). Provisioning creates
             ``tributary-<service>-<name>`` and passes its ARN as ``TRIBUTARY_TOPIC_<NAME>_ARN``.
+        state_table: the service keeps its state in a DynamoDB table where the endpoint serves DynamoDB
+            (AWS, MiniStack) and in an embedded file where it does not (LocalStack on the host); the stack
+            tells it which with ``TRIBUTARY_STATE_BACKEND`` and ``TRIBUTARY_STATE_TABLE``.
     """
 
     name: str
@@ -70,6 +73,7 @@ class ServiceManifest:
     queue: QueueSettings = field(default_factory=QueueSettings)
     url_key: str | None = None
     topics: tuple[str, ...] = ()
+    state_table: bool = False
 
     @property
     def is_worker(self) -> bool:

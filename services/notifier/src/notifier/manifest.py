@@ -20,4 +20,5 @@ MANIFEST = ServiceManifest(
     queue=QueueSettings(visibility_timeout_s=60),
     url_key="notifier_url",
     topics=("alerts",),
+    state_table=True,
 )

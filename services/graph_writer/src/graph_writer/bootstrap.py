@@ -1,0 +1,102 @@
+"""The only place graph_writer reads settings and builds clients: the queue, the graph store, the read API.
+
+``TRIBUTARY_GRAPH_STORE=falkordb`` (the default) starts the embedded FalkorDB server with its files under
+``<TRIBUTARY_DATA_DIR>/falkordb``; ``neptune`` talks to the cluster at ``TRIBUTARY_NEPTUNE_ENDPOINT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import boto3
+from botocore.config import Config
+from fastapi import FastAPI
+from pydantic import Field
+
+from graph_writer.adapters.cypher_store import CypherGraphStore
+from graph_writer.adapters.falkor import FalkorGraphStore
+from graph_writer.adapters.falkor_server import EmbeddedFalkorServer
+from graph_writer.adapters.neptune import NeptuneGraphStore
+from graph_writer.api import create_app
+from graph_writer.manifest import MANIFEST
+from graph_writer.writer import GraphWriter
+from shared import aws
+from shared.settings import WorkerSettings
+from shared.sqs import SqsQueue
+
+
+class GraphWriterSettings(WorkerSettings):
+    """graph_writer's settings (``TRIBUTARY_*``): large batches make few graph calls per event."""
+
+    service: str = MANIFEST.name
+    visibility_timeout_s: int = MANIFEST.queue.visibility_timeout_s
+    batch_max_events: int = 1000
+    batch_max_wait_ms: int = 1000
+    graph_store: Literal["falkordb", "neptune"] = "falkordb"
+    graph_name: str = Field(default="tributary", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    graph_rows_per_call: int = Field(default=200, ge=100, le=200)
+    falkordb_appendfsync: Literal["always", "everysec"] = "always"
+    neptune_endpoint: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GraphService:
+    """Everything ``main`` runs: the queue, the handler, the read API, and how to release the store."""
+
+    queue: SqsQueue
+    writer: GraphWriter
+    store: CypherGraphStore
+    api: FastAPI
+    close: Callable[[], None]
+
+
+def build_store(settings: GraphWriterSettings) -> tuple[CypherGraphStore, Callable[[], None]]:
+    """The configured graph store and how to release it."""
+    if settings.graph_store == "neptune":
+        if not settings.neptune_endpoint:
+            raise ValueError("TRIBUTARY_NEPTUNE_ENDPOINT is required when TRIBUTARY_GRAPH_STORE=neptune")
+        client = boto3.session.Session().client(
+            "neptunedata",
+            endpoint_url=settings.neptune_endpoint,
+            # the adapter retries conflicts and throttling itself, with backoff and jitter
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=60
+            ),
+        )
+        return NeptuneGraphStore(client=client, rows_per_call=settings.graph_rows_per_call), lambda: None
+
+    from falkordb import FalkorDB
+
+    server = EmbeddedFalkorServer(settings.data_dir / "falkordb", appendfsync=settings.falkordb_appendfsync)
+    server.start()
+    try:
+        db = FalkorDB(**server.client_kwargs())
+        store = FalkorGraphStore(
+            graph=db.select_graph(settings.graph_name), rows_per_call=settings.graph_rows_per_call
+        )
+        store.ensure_indexes()
+    except BaseException:
+        server.stop()
+        raise
+
+    def close() -> None:
+        db.close()
+        server.stop()
+
+    return store, close
+
+
+def build_queue(settings: GraphWriterSettings) -> SqsQueue:
+    """graph_writer's queue and DLQ."""
+    return SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
+
+
+def build(settings: GraphWriterSettings) -> GraphService:
+    """The queue, the batch handler and the read API, wired to SQS and the graph store."""
+    queue = build_queue(settings)
+    store, close = build_store(settings)
+    return GraphService(
+        queue=queue, writer=GraphWriter(store=store), store=store, api=create_app(store), close=close
+    )

@@ -1,0 +1,20 @@
+"""graph_writer's manifest: the events that carry relationships, and its read API's URL (``graph_url``)."""
+
+from __future__ import annotations
+
+from shared.manifest import QueueSettings, ServiceManifest, Subscription
+
+MANIFEST = ServiceManifest(
+    name="graph_writer",
+    module="graph_writer.main",
+    consumes=(
+        Subscription(type="device.registered", versions=(1,)),
+        Subscription(type="sensor.reading", versions=(1,)),
+        Subscription(type="cat.sighting", versions=(1,)),
+        Subscription(type="trade.completed", versions=(1,)),
+        Subscription(type="order.placed", versions=(1,)),
+    ),
+    http=True,
+    url_key="graph_url",
+    queue=QueueSettings(visibility_timeout_s=120),
+)

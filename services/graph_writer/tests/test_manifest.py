@@ -1,0 +1,25 @@
+"""Tests of graph_writer's manifest: it subscribes to exactly what its handlers map."""
+
+from __future__ import annotations
+
+from graph_writer.handlers import HANDLED
+from graph_writer.manifest import MANIFEST
+from shared.manifest import load_manifests
+
+
+def test_the_subscriptions_are_the_handled_contracts() -> None:
+    """One subscription per handled (type, version), matching those detail types only."""
+    subscribed = sorted((s.type, v) for s in MANIFEST.consumes for v in s.versions)
+    assert subscribed == sorted(HANDLED)
+    assert MANIFEST.event_pattern() == {"detail-type": sorted(f"{t}.v{v}" for t, v in HANDLED)}
+
+
+def test_it_serves_http_and_names_its_url_key() -> None:
+    """A read API on its HTTP port, published as ``graph_url``; started as ``graph_writer.main``."""
+    assert MANIFEST.http and MANIFEST.url_key == "graph_url"
+    assert MANIFEST.module == "graph_writer.main" and MANIFEST.name == "graph_writer"
+
+
+def test_it_is_installed_as_a_service() -> None:
+    """The ``tributary.services`` entry point exposes this manifest."""
+    assert MANIFEST in load_manifests()

@@ -1,0 +1,309 @@
+"""timeseries_writer end to end: producer → ingest → bus → queue → timeseries_writer → ``GET /series``.
+
+- Readings published twice with the same ids (a producer resending) give exactly the aggregates of once.
+- A SIGKILL of the worker while it holds a batch loses nothing and duplicates nothing (its own stack, so
+  the worker can be killed and restarted without disturbing the session's).
+- Bad input (times far in the future or past, a NaN value, no unit) lands in the DLQ with its reason and
+  is never stored, and the worker keeps running.
+
+``TRIBUTARY_E2E_SERIES_READINGS`` sets how many readings the duplicate test sends (default 1,000: 10-40 s
+per pass on LocalStack beside the other services; ``bench/series_bench.py`` runs the full 10,000).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import new_event_id
+from ingest.manifest import MANIFEST as INGEST
+from tests.e2e.conftest import e2e_emulators, start_stack
+from timeseries_writer.manifest import MANIFEST as SERIES
+from tributary.client import StackClient
+from tributary.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+READINGS = int(os.environ.get("TRIBUTARY_E2E_SERIES_READINGS", "1000"))
+SERVICE = "timeseries_writer"
+
+
+def _wait_for[T](predicate: Callable[[], T], timeout_s: float, interval_s: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
+def series_url(description: dict[str, Any]) -> str:
+    return str(description.get("series_url") or description["services"][SERVICE]["url"])
+
+
+def readings(count: int, *, site: str, now: datetime, prefix: str) -> list[dict[str, Any]]:
+    """``count`` temperature readings with producer-set ids, 20 devices at ``site``, over the last 2 h."""
+    return [
+        {
+            "id": f"{prefix}-{i:06d}",
+            "type": "sensor.reading",
+            "version": 1,
+            "source": "e2e.series",
+            "time": (now - timedelta(seconds=(i * 7919) % 7200, milliseconds=i % 1000)).isoformat(),
+            "data": {
+                "device_id": f"dev-{i % 20:02d}",
+                "site_id": site,
+                "metric": "temperature",
+                "value": round(15 + (i * 37 % 200) / 10, 1),
+                "unit": "celsius",
+            },
+        }
+        for i in range(count)
+    ]
+
+
+def aggregates(url: str, *, site: str, now: datetime, agg: str, bucket: str = "1h") -> list[dict[str, Any]]:
+    params = {
+        "metric": "temperature",
+        "site": site,
+        "from": (now - timedelta(hours=3)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+        "bucket": bucket,
+        "agg": agg,
+    }
+    response = httpx.get(f"{url}/series", params=params, timeout=30)
+    response.raise_for_status()
+    buckets: list[dict[str, Any]] = response.json()["buckets"]
+    return buckets
+
+
+def stored(url: str, *, site: str, now: datetime) -> int:
+    return sum(b["count"] for b in aggregates(url, site=site, now=now, agg="count"))
+
+
+def expected_buckets(events: list[dict[str, Any]], agg: str) -> list[tuple[str, float, int]]:
+    groups: dict[str, list[float]] = {}
+    for event in events:
+        at = datetime.fromisoformat(event["time"]).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        groups.setdefault(at.isoformat(), []).append(event["data"]["value"])
+    fns: dict[str, Callable[[list[float]], float]] = {
+        "sum": math.fsum,
+        "count": len,
+        "min": min,
+        "max": max,
+        "avg": lambda v: math.fsum(v) / len(v),
+    }
+    return [(start, fns[agg](values), len(values)) for start, values in sorted(groups.items())]
+
+
+def assert_buckets(got: list[dict[str, Any]], expected: list[tuple[str, float, int]]) -> None:
+    assert [(b["start"], b["count"]) for b in got] == [(start, count) for start, _, count in expected]
+    assert [b["value"] for b in got] == pytest.approx([value for _, value, _ in expected])
+
+
+def _drained(client: StackClient) -> bool:
+    return client.depths()[SERVICE] == {"queue": 0, "dlq": 0}
+
+
+def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient) -> None:
+    """READINGS readings published twice with the same ids: every aggregate equals the once-only answer."""
+    url = series_url(stack.description)
+    now = datetime.now(UTC)
+    site = f"site-dup-{uuid.uuid4().hex[:8]}"
+    events = readings(READINGS, site=site, now=now, prefix=f"dup-{uuid.uuid4().hex[:8]}")
+
+    started = time.monotonic()
+    first = stack.publish(events)
+    assert len(first.accepted) == READINGS and not first.rejected
+    assert _wait_for(lambda: stored(url, site=site, now=now) == READINGS, timeout_s=300), stored(
+        url, site=site, now=now
+    )
+    once_s = time.monotonic() - started
+    once = {
+        agg: aggregates(url, site=site, now=now, agg=agg) for agg in ("avg", "min", "max", "sum", "count")
+    }
+    for agg, buckets in once.items():
+        assert_buckets(buckets, expected_buckets(events, agg))
+
+    started = time.monotonic()
+    second = stack.publish(events)
+    assert sorted(a["id"] for a in second.accepted) == sorted(e["id"] for e in events)
+    # A marker published after the resend: once it is stored and the queue is empty, the resend is handled.
+    marker = readings(1, site=site + "-marker", now=now, prefix=f"marker-{uuid.uuid4().hex[:8]}")
+    stack.publish(marker)
+    assert _wait_for(lambda: stored(url, site=site + "-marker", now=now) == 1, timeout_s=300)
+    assert _wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
+    twice_s = time.monotonic() - started
+    twice = {agg: aggregates(url, site=site, now=now, agg=agg) for agg in once}
+    assert twice == once
+    print(
+        f"\nseries e2e: {READINGS} readings stored in {once_s:.1f}s ({READINGS / once_s:.0f}/s end to end);"
+        f" the resend handled in {twice_s:.1f}s, aggregates unchanged"
+    )
+
+
+def _receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=1,
+        MessageAttributeNames=["All"],
+        VisibilityTimeout=2,
+    )
+    messages: list[dict[str, Any]] = got.get("Messages", [])
+    return messages
+
+
+def _envelope(data: dict[str, Any], *, time_: datetime) -> dict[str, Any]:
+    return {
+        "id": new_event_id(),
+        "type": "sensor.reading",
+        "version": 1,
+        "source": "e2e.series",
+        "time": time_.isoformat(),
+        "ingested_at": time_.isoformat(),
+        "trace": None,
+        "data": data,
+    }
+
+
+def test_bad_input_is_dead_lettered_with_reasons_and_never_stored(stack: StackClient) -> None:
+    """Far-future and far-past readings (accepted by ingest), a NaN value and a missing unit (sent straight
+    to the queue, as a redrive could) each reach the DLQ with the field; nothing of them is stored."""
+    url = series_url(stack.description)
+    sqs = stack.aws("sqs")
+    queue = stack.description["queues"][SERVICE]
+    now = datetime.now(UTC)
+    site = f"site-bad-{uuid.uuid4().hex[:8]}"
+    base = {
+        "device_id": "dev-bad",
+        "site_id": site,
+        "metric": "temperature",
+        "value": 21.0,
+        "unit": "celsius",
+    }
+    far_future = now + timedelta(days=3650)
+    far_past = now - timedelta(days=3650)
+    published = stack.publish(
+        [
+            {
+                "type": "sensor.reading",
+                "version": 1,
+                "source": "e2e.series",
+                "time": t.isoformat(),
+                "data": base,
+            }
+            for t in (far_future, far_past, now)
+        ]
+    )
+    assert len(published.accepted) == 3, published.rejected
+    future_id, past_id, good_id = (a["id"] for a in sorted(published.accepted, key=lambda a: a["index"]))
+    nan = _envelope(base | {"value": math.nan}, time_=now)
+    no_unit = _envelope({k: v for k, v in base.items() if k != "unit"}, time_=now)
+    for envelope in (nan, no_unit):
+        sqs.send_message(QueueUrl=queue["url"], MessageBody=json.dumps(envelope))  # NaN as JSON's NaN literal
+
+    expected = {
+        future_id: "in the future",
+        past_id: "in the past",
+        nan["id"]: "data.value: Input should be a finite number",
+        no_unit["id"]: "data.unit: Field required",
+    }
+    letters: dict[str, dict[str, str]] = {}
+
+    def collect() -> bool:
+        for message in _receive_all(sqs, queue["dlq_url"]):
+            body = json.loads(message["Body"])
+            event_id = body.get("detail", body)["id"]
+            if event_id in expected:
+                letters[event_id] = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+                sqs.delete_message(QueueUrl=queue["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+        return set(letters) == set(expected)
+
+    assert _wait_for(collect, timeout_s=90, interval_s=0.2), sorted(set(expected) - set(letters))
+    for event_id, reason in expected.items():
+        attrs = letters[event_id]
+        assert attrs["tributary.reason"] == "permanent", attrs
+        assert attrs["tributary.error_type"] == "PermanentError"
+        assert attrs["tributary.service"] == SERVICE
+        assert reason in attrs["tributary.error_message"], attrs
+
+    assert _wait_for(lambda: stored(url, site=site, now=now) == 1, timeout_s=60)
+    for at in (far_future, far_past):
+        params = {
+            "metric": "temperature",
+            "site": site,
+            "from": (at - timedelta(hours=1)).isoformat(),
+            "to": (at + timedelta(hours=1)).isoformat(),
+            "bucket": "1h",
+            "agg": "count",
+        }
+        assert httpx.get(f"{url}/series", params=params, timeout=30).json()["buckets"] == []
+    assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+    assert good_id not in letters
+
+
+# -- crash safety, on a stack of its own ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """ingest and timeseries_writer alone, with a 10 s visibility timeout: a crash's messages return soon."""
+    emulators = e2e_emulators()
+    if emulators == ["external"]:
+        pytest.skip("the crash test needs a local stack whose processes it can kill")
+    series = replace(SERIES, queue=replace(SERIES.queue, visibility_timeout_s=10))
+    env = {SERVICE: {"TRIBUTARY_RECEIVE_WAIT_S": "1", "TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}
+    data_dir = Path(tmp_path_factory.mktemp("series-crash"))
+    with start_stack(emulators[0], data_dir, service_env=env, manifests=[INGEST, series]) as stack:
+        yield stack
+
+
+def test_sigkill_mid_batch_loses_and_duplicates_nothing(crash_stack: Stack) -> None:
+    """The worker is SIGKILLed while it holds messages, then restarted: every reading is stored once."""
+    client = StackClient(crash_stack.describe())
+    url = series_url(client.description)
+    sqs = client.aws("sqs")
+    queue_url = client.description["queues"][SERVICE]["url"]
+    now = datetime.now(UTC)
+    site = f"site-crash-{uuid.uuid4().hex[:8]}"
+    events = readings(3000, site=site, now=now, prefix=f"crash-{uuid.uuid4().hex[:8]}")
+    publisher = threading.Thread(target=client.publish, args=(events,), kwargs={"per_request": 250})
+    publisher.start()
+
+    def holding() -> int:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )
+        in_flight = int(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
+        return in_flight if in_flight and stored(url, site=site, now=now) > 0 else 0
+
+    in_flight = _wait_for(holding, timeout_s=120, interval_s=0.1)
+    assert in_flight, "the worker never held a batch"
+    before = stored(url, site=site, now=now)
+    crash_stack.kill(SERVICE)
+    publisher.join()
+    crash_stack.restart(SERVICE)
+
+    assert _wait_for(lambda: stored(url, site=site, now=now) == len(events), timeout_s=240), stored(
+        url, site=site, now=now
+    )
+    assert _wait_for(lambda: _drained(client), timeout_s=60), client.depths()
+    for agg in ("sum", "count", "min", "max"):
+        assert_buckets(aggregates(url, site=site, now=now, agg=agg), expected_buckets(events, agg))
+    print(
+        f"\nseries crash: killed holding {in_flight} messages, {before} of {len(events)} stored;"
+        " after the restart all stored once"
+    )
