@@ -6,6 +6,7 @@ import json
 import time
 from collections import Counter
 
+import httpx
 import pytest
 
 from tributary.client import StackClient
@@ -44,7 +45,8 @@ def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
     accepted = {a["id"] for a in result.accepted}
 
     def archived_ids() -> Counter[str] | None:
-        ids = Counter(env["id"] for _, env in stack.archived())
+        # Other e2e modules share the stack and the archive: count this test's events only.
+        ids = Counter(env["id"] for _, env in stack.archived() if env["id"] in accepted)
         return ids if accepted <= set(ids) else None
 
     archived = _wait_for(archived_ids, timeout_s=240)
@@ -103,4 +105,17 @@ def test_poison_message_lands_in_the_dlq_with_its_reason(stack: StackClient) -> 
     assert "no valid envelope" in attrs["tributary.error_message"]
     assert attrs["tributary.first_failure_at"].endswith("+00:00")
     assert stack.queue_depth(queue["url"]) == 0
+
+    if "notifier_url" in stack.description:  # the stack's watcher reports the DLQ; the notifier alerts
+
+        def dlq_alert() -> list[dict] | None:  # type: ignore[type-arg]
+            alerts = httpx.get(
+                f"{stack.description['notifier_url']}/v1/alerts", params={"limit": 1000}
+            ).json()
+            found = [
+                a for a in alerts["alerts"] if a["rule"] == "dlq-not-empty" and a["subject"] == "archiver"
+            ]
+            return found or None
+
+        assert _wait_for(dlq_alert, timeout_s=60), "no ops.dlq_depth alert for the archiver's DLQ"
     sqs.purge_queue(QueueUrl=queue["dlq_url"])

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tributary.client import StackClient
+from tributary.demo_answers import print_answers
 from tributary.paths import default_data_dir
 from tributary.producers import domain_events, invalid_events
 from tributary.stack import Stack
@@ -92,7 +93,8 @@ def _run(console: Console, client: StackClient, per_domain: int, invalid: int, t
         table.add_row(type_, str(len(objects)), str(sum(objects.values())))
     console.print(table)
 
-    depths = client.depths()
+    depths = _drained(client, deadline)
+    print_answers(console, client.description, valid)
     console.print(
         "queues (queue / DLQ depth): "
         + ", ".join(f"{svc} {d['queue']}/{d['dlq']}" for svc, d in depths.items())
@@ -105,3 +107,12 @@ def _run(console: Console, client: StackClient, per_domain: int, invalid: int, t
     )
     if missing or twice or any(d["queue"] or d["dlq"] for d in depths.values()):
         raise DemoFailed(f"missing={len(missing)} duplicated={len(twice)} depths={depths}")
+
+
+def _drained(client: StackClient, deadline: float) -> dict[str, dict[str, int]]:
+    """Queue and DLQ depths once every worker's queue is empty (or the deadline passed)."""
+    while True:
+        depths = client.depths()
+        if not any(d["queue"] for d in depths.values()) or time.monotonic() > deadline:
+            return depths
+        time.sleep(1)

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import httpx
 import structlog
 
 from shared.manifest import ServiceManifest, load_manifests
@@ -30,6 +31,7 @@ from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
 from tributary.provision import Topology, provision, serves_dynamodb
 from tributary.supervisor import ServiceSpec, Supervisor
+from tributary.watcher import DlqWatcher
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +63,7 @@ class Stack:
         replicas: processes per service name (default 1).
         python: the interpreter that runs services (default: this one).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
+        watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class Stack:
         python: Path | None = None,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
+        watch_dlqs_s: float | None = 5.0,
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
@@ -89,6 +93,7 @@ class Stack:
         self._python = python
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
+        self._watch_dlqs_s = watch_dlqs_s
         self._topology: Topology | None = None
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
@@ -142,6 +147,7 @@ class Stack:
             self._exit.callback(supervisor.stop)
             self._supervisor = supervisor
             supervisor.start([self._spec(m) for m in self.manifests], replicas=self._replicas)
+            self._start_watcher()
             self._exit.callback(self.stack_file.unlink, missing_ok=True)
             self.write_stack_file()
         except BaseException:
@@ -185,6 +191,24 @@ class Stack:
             "TRIBUTARY_BUS_NAME": self.bus_name,
             "TRIBUTARY_BUCKET": self.bucket,
         }
+
+    def _start_watcher(self) -> None:
+        """Report DLQ growth as ``ops.dlq_depth`` events through ingest (the local CloudWatch alarm)."""
+        ingest_url = self.ingest_url
+        if not self._watch_dlqs_s or not ingest_url or not self.topology.queues:
+            return
+
+        def publish(events: list[dict[str, Any]]) -> None:
+            httpx.post(f"{ingest_url}/v1/events", json={"events": events}, timeout=10).raise_for_status()
+
+        watcher = DlqWatcher(
+            sqs=self.client("sqs"),
+            dlqs={name: q.dlq_url for name, q in self.topology.queues.items()},
+            publish=publish,
+            interval_s=self._watch_dlqs_s,
+        )
+        watcher.start()
+        self._exit.callback(watcher.stop)
 
     def _spec(self, manifest: ServiceManifest) -> ServiceSpec:
         env: dict[str, str] = {}

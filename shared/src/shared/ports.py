@@ -12,9 +12,9 @@ from shared.messages import DeadLetter, Message
 class MessageQueue(Protocol):
     """A work queue with a dead-letter queue beside it (SQS in production, a fake in tests).
 
-    Batch calls report entry-level failures instead of raising for them: each returns the entries that
-    were *not* done, so the caller decides their fate. Whole-call failures raise
-    :class:`~shared.errors.RetryableError`.
+    Batch calls report failures entry by entry instead of raising: each returns the entries that were
+    *not* done (an unreachable queue fails them all), so the caller decides their fate. ``receive`` raises
+    :class:`~shared.errors.RetryableError` when the queue cannot be read.
     """
 
     def receive(self, *, max_messages: int, wait_s: int) -> list[Message]:
