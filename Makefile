@@ -5,6 +5,7 @@
 #   make test      install, lint, then the whole pytest suite
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date
 #   make demo      install, then run the demo against a fresh local stack
+#   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
 #   make up        install, then bring the local stack up in the foreground (Ctrl-C stops it)
 #   make clean     remove every generated folder
 #
@@ -14,7 +15,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 venv localstack-venv ministack-venv test lint pytest demo up clean
+.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test lint pytest demo up synth clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -47,10 +48,10 @@ export TRIBUTARY_EMULATOR := $(EMULATOR)
 export TRIBUTARY_E2E_EMULATORS := $(EMULATOR)
 endif
 
-WORKSPACE_MANIFESTS = pyproject.toml $(sort $(wildcard */pyproject.toml services/*/pyproject.toml))
+WORKSPACE_MANIFESTS = pyproject.toml $(sort $(wildcard */pyproject.toml services/*/pyproject.toml infra/cdk/pyproject.toml))
 RUN := $(UV) run --no-sync
 
-install: tools venv localstack-venv ministack-venv
+install: tools venv localstack-venv ministack-venv check-node
 
 tools:
 	@if [ ! -x "$(UV)" ] || [ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \
@@ -62,6 +63,19 @@ tools:
 check-py313:
 	@if [ -z "$(PY313)" ] || [ ! -x "$(PY313)" ]; then \
 		echo "install: no Python 3.13 found (pyenv install 3.13, or put python3.13 on PATH, or PY313=...)" >&2; \
+		exit 1; \
+	fi
+
+# The CDK app (infra/cdk) runs aws-cdk-lib through jsii, which needs Node.js: the PyPI packages bundle the
+# JavaScript, so no npm install is needed, only `node` on PATH (18 or newer).
+check-node:
+	@if ! command -v node >/dev/null 2>&1; then \
+		echo "install: the CDK app needs Node.js >= 18 on PATH (apt-get install nodejs)" >&2; \
+		exit 1; \
+	fi; \
+	major="$$(node --version | sed -E 's/^v([0-9]+).*/\1/')"; \
+	if [ "$$major" -lt 18 ]; then \
+		echo "install: Node.js $$(node --version) is too old for the CDK app (>= 18)" >&2; \
 		exit 1; \
 	fi
 
@@ -110,6 +124,12 @@ demo: install
 up: install
 	$(RUN) tributary up
 
+# jsii warns on every start when Node.js is past its end of life (the machine's 20 is); it still works.
+synth: install
+	cd infra/cdk && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=$$(node --version | sed -E 's/^v([0-9]+).*/\1/') \
+		../../.venv/bin/python -m tributary_cdk.app
+
 clean:
-	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) $(MINISTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
+	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) $(MINISTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache .hypothesis dist \
+		infra/cdk/cdk.out
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,4 +1,5 @@
-"""The ``tributary`` command: bring the local stack up, run the demo."""
+"""The ``tributary`` command: bring the local stack up, run the demo, and operate it (topology, status,
+DLQs, replay — see :mod:`tributary.operators.commands` and :mod:`tributary.operators.dlq_commands`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tributary import deploy
 from tributary.emulator import EmulatorError
 from tributary.emulators import make_emulator
+from tributary.operators import commands as ops
+from tributary.operators.dlq_commands import dlq_app
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.stack import Stack, StackError
@@ -126,6 +130,14 @@ def demo(data_dir: DataDir = None) -> None:
     except KeyboardInterrupt:
         console.print("interrupted")
         raise typer.Exit(130) from None
+
+
+app.command("topology")(ops.topology)
+app.command("status")(ops.status)
+app.add_typer(dlq_app, name="dlq")
+app.command("replay")(ops.replay_command)
+
+deploy.register(app)  # provision, deploy
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Small constructs with keyword-only props, composed by the stacks."""

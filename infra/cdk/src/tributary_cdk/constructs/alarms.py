@@ -1,0 +1,192 @@
+"""A service's alarms, all notifying the alarms topic of the core stack.
+
+- a worker's DLQ is not empty (anything there needs an operator: peek, fix, redrive);
+- its oldest message is older than a threshold (the service is down or cannot keep up);
+- its error rate, from the runtime's ``batch_handled`` log lines turned into metrics: messages retried or
+  dead-lettered per message received, so Fargate and Lambda compute are judged alike;
+- for an HTTP front, the share of 5xx answers and the absence of healthy targets.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from tributary_cdk.config import AlarmThresholds
+
+NAMESPACE = "Tributary"
+MINUTE = cdk.Duration.minutes(1)
+# The runtime's per-batch log line (shared.processing.BatchProcessor): {"event": "batch_handled", ...}.
+BATCH_FIELDS = {"Messages": "$.messages", "Retried": "$.retried", "DeadLettered": "$.dead_lettered"}
+
+
+class _Alarms(Construct):
+    def __init__(self, scope: Construct, id: str, *, alarm_topic: sns.ITopic) -> None:
+        super().__init__(scope, id)
+        self._action = actions.SnsAction(alarm_topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+    def _notify(self, alarm: cloudwatch.Alarm) -> cloudwatch.Alarm:
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms.append(alarm)
+        return alarm
+
+
+class WorkerAlarms(_Alarms):
+    """DLQ not empty, oldest message age, and error rate of one worker service."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        service: str,
+        queue: sqs.IQueue,
+        dlq: sqs.IQueue,
+        log_group: logs.ILogGroup,
+        alarm_topic: sns.ITopic,
+        thresholds: AlarmThresholds,
+    ) -> None:
+        super().__init__(scope, id, alarm_topic=alarm_topic)
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                "DlqNotEmpty",
+                alarm_description=f"{service}: messages in its DLQ need an operator (peek, fix, redrive)",
+                metric=dlq.metric_approximate_number_of_messages_visible(period=MINUTE, statistic="Maximum"),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                "OldestMessageAge",
+                alarm_description=f"{service}: its queue's oldest message is older than"
+                f" {thresholds.oldest_message_age_s} s (down, or not keeping up)",
+                metric=queue.metric_approximate_age_of_oldest_message(period=MINUTE, statistic="Maximum"),
+                threshold=thresholds.oldest_message_age_s,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        metrics = {}
+        for name, field in BATCH_FIELDS.items():
+            logs.MetricFilter(
+                self,
+                f"{name}Filter",
+                log_group=log_group,
+                filter_pattern=logs.FilterPattern.string_value("$.event", "=", "batch_handled"),
+                metric_namespace=NAMESPACE,
+                metric_name=name,
+                metric_value=field,
+                dimensions={"Service": "$.service"},
+                unit=cloudwatch.Unit.COUNT,
+            )
+            metrics[name.lower()] = cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name=name,
+                dimensions_map={"Service": service},
+                statistic="Sum",
+                period=MINUTE,
+            )
+        self.error_rate = cloudwatch.MathExpression(
+            expression="(retried + deadlettered) / IF(messages > 0, messages, 1)",
+            using_metrics=metrics,
+            label=f"{service} error rate",
+            period=MINUTE,
+        )
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                "ErrorRate",
+                alarm_description=f"{service}: more than {thresholds.error_rate:.0%} of messages retried or"
+                " dead-lettered",
+                metric=self.error_rate,
+                threshold=thresholds.error_rate,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+    def add_metric_alarm(self, id: str, *, description: str, metric: cloudwatch.IMetric) -> None:
+        """One more alarm on ``metric`` > 0 (e.g. Lambda invocation errors)."""
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                id,
+                alarm_description=description,
+                metric=metric,
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+
+class HttpAlarms(_Alarms):
+    """5xx rate and no healthy target of an HTTP front (ALB)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        service: str,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        target_group: elbv2.ApplicationTargetGroup,
+        alarm_topic: sns.ITopic,
+        thresholds: AlarmThresholds,
+    ) -> None:
+        super().__init__(scope, id, alarm_topic=alarm_topic)
+        lb = load_balancer.metrics
+        self.error_rate = cloudwatch.MathExpression(
+            expression="(target5xx + lb5xx) / IF(requests > 0, requests, 1)",
+            using_metrics={
+                "target5xx": lb.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE),
+                "lb5xx": lb.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=MINUTE),
+                "requests": lb.request_count(period=MINUTE),
+            },
+            label=f"{service} 5xx rate",
+            period=MINUTE,
+        )
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                "ErrorRate",
+                alarm_description=f"{service}: over {thresholds.http_5xx_rate:.0%} of requests answered 5xx",
+                metric=self.error_rate,
+                threshold=thresholds.http_5xx_rate,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                "NoHealthyTarget",
+                alarm_description=f"{service}: no healthy task behind the load balancer",
+                metric=target_group.metrics.healthy_host_count(period=MINUTE, statistic="Minimum"),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=3,
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            )
+        )

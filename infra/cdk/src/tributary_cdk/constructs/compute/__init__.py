@@ -1,0 +1,1 @@
+"""A service's compute: an ECS Fargate worker, a Lambda worker, or (ingest) an HTTP front."""

@@ -1,0 +1,169 @@
+"""archiver's store: a versioned, encrypted, TLS-only S3 bucket with a lifecycle to IA and Glacier, and a
+Glue table over its ``events/type=/version=/dt=/hour=`` layout so Athena queries it without crawlers.
+
+The Glue table uses partition projection, so new partitions are queryable as soon as an object lands:
+``type`` is injected (a query names the type it reads, e.g. ``WHERE type = 'sensor.reading'``), ``version``
+is an integer, ``dt`` a date since 2020 and ``hour`` two digits. Rows are the envelopes, one JSON document per
+line (``data`` and ``trace`` as JSON text, times as ISO-8601 text: ``from_iso8601_timestamp(time)``).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from tributary_cdk.constructs.keys import ENCRYPT, grant_key
+from tributary_cdk.constructs.stores.base import ServiceStore, StoreContext
+from tributary_cdk.nag import Suppression, suppress
+from tributary_cdk.naming import glue_name
+
+PREFIX = "events"
+COLUMNS = {
+    "id": "string",
+    "source": "string",
+    "time": "string",
+    "ingested_at": "string",
+    "trace": "string",
+    "data": "string",
+}
+PARTITIONS = {"type": "string", "version": "int", "dt": "string", "hour": "string"}
+
+
+class ArchiveStore(ServiceStore):
+    """The archive bucket, its access-log bucket and the Glue database and table over it."""
+
+    def __init__(self, scope: Construct, id: str, *, context: StoreContext) -> None:
+        super().__init__(scope, id, context=context)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # S3 server access logging cannot deliver to an SSE-KMS bucket.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        suppress(
+            self.access_logs,
+            Suppression(
+                rule="S1",
+                reason="This is the access-log bucket of the archive; logging its own access would recurse.",
+            ),
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            versioned=True,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=context.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="archive/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="tiering",
+                    prefix=f"{PREFIX}/",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=cdk.Duration.days(30),
+                        ),
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(180)
+                        ),
+                    ],
+                    noncurrent_version_expiration=cdk.Duration.days(30),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.database_name = glue_name(context.bus_name, "archive")
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=cdk.Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name, description="Tributary archive: every event, as delivered"
+            ),
+        )
+        location = f"s3://{self.bucket.bucket_name}/{PREFIX}/"
+        self.table = glue.CfnTable(
+            self,
+            "Table",
+            catalog_id=cdk.Aws.ACCOUNT_ID,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name="events",
+                description="Envelopes, partitioned by type, version and the event's own UTC date and hour",
+                table_type="EXTERNAL_TABLE",
+                parameters={
+                    "classification": "json",
+                    "compressionType": "gzip",
+                    "projection.enabled": "true",
+                    "projection.type.type": "injected",
+                    "projection.version.type": "integer",
+                    "projection.version.range": "1,1000",
+                    "projection.dt.type": "date",
+                    "projection.dt.format": "yyyy-MM-dd",
+                    "projection.dt.range": "2020-01-01,NOW",
+                    "projection.dt.interval": "1",
+                    "projection.dt.interval.unit": "DAYS",
+                    "projection.hour.type": "integer",
+                    "projection.hour.range": "0,23",
+                    "projection.hour.digits": "2",
+                    "storage.location.template": (
+                        f"{location}type=${{type}}/version=${{version}}/dt=${{dt}}/hour=${{hour}}/"
+                    ),
+                },
+                partition_keys=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in PARTITIONS.items()],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    columns=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in COLUMNS.items()],
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    compressed=True,
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.openx.data.jsonserde.JsonSerDe",
+                        parameters={"case.insensitive": "false", "dots.in.keys": "false"},
+                    ),
+                ),
+            ),
+        )
+        self.table.node.add_dependency(self.database)
+        self.environment = {"TRIBUTARY_BUCKET": self.bucket.bucket_name}
+
+    def grant(self, role: iam.IRole) -> None:
+        """PutObject (writes) and GetObject (HeadObject: did an earlier write land?) under ``events/``."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{PREFIX}/*")],
+            )
+        )
+        grant_key(self.context.key, role, *ENCRYPT)
+        bucket = cdk.Stack.of(self).get_logical_id(_cfn(self.bucket))
+        suppress(
+            role,
+            Suppression(
+                rule="IAM5",
+                reason="The archiver writes one object per flush under events/, keys unknown in advance: the"
+                " grant is that prefix of its own bucket and nothing else.",
+                applies_to=[f"Resource::<{bucket}.Arn>/{PREFIX}/*"],
+            ),
+        )
+
+
+def _cfn(bucket: s3.Bucket) -> s3.CfnBucket:
+    child = bucket.node.default_child
+    assert isinstance(child, s3.CfnBucket)
+    return child

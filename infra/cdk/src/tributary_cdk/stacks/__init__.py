@@ -1,0 +1,1 @@
+"""The stacks: one core stack per bus, and one stack per service."""

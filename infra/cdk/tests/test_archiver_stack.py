@@ -1,0 +1,100 @@
+"""archiver's stack: the archive bucket, its Glue table, and a role that can write only there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
+
+
+@pytest.fixture(scope="module")
+def archiver(synth: Synth, service_stack: Callable[[str], cdk.Stack]) -> Template:
+    return synth.template(service_stack("archiver"))
+
+
+def _archive_bucket(template: Template) -> tuple[str, dict[str, Any]]:
+    buckets = resources(template, "AWS::S3::Bucket")
+    (found,) = [(k, b) for k, b in buckets.items() if k.startswith("StoreBucket")]
+    return found
+
+
+def test_bucket_is_versioned_encrypted_private_and_tiered(archiver: Template) -> None:
+    """Versioning, SSE-KMS with the core key, public access blocked, IA after 30 d, Glacier after 180 d."""
+    _, bucket = _archive_bucket(archiver)
+    props = bucket["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert "corekeyarn" in str(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
+    assert rule["BucketKeyEnabled"] is True
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["Prefix"] == "events/"
+    assert lifecycle["Transitions"] == [
+        {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
+        {"StorageClass": "GLACIER", "TransitionInDays": 180},
+    ]
+    assert props["LoggingConfiguration"]["DestinationBucketName"]["Ref"].startswith("StoreAccessLogs")
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_bucket_refuses_plain_http(archiver: Template) -> None:
+    """The bucket policy denies any request without TLS."""
+    bucket_id, _ = _archive_bucket(archiver)
+    policies = [
+        p
+        for p in resources(archiver, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    (policy,) = policies
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    conditions = [s["Condition"] for s in denies if s["Action"] == "s3:*"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
+    assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in conditions
+
+
+def test_glue_table_projects_the_archive_layout(archiver: Template) -> None:
+    """type/version/dt/hour partitions by projection over events/, gzip JSON lines of envelopes."""
+    bucket_id, _ = _archive_bucket(archiver)
+    archiver.has_resource_properties("AWS::Glue::Database", {"DatabaseInput": {"Name": "tributary_archive"}})
+    (table,) = resources(archiver, "AWS::Glue::Table").values()
+    table_input = table["Properties"]["TableInput"]
+    assert table["Properties"]["DatabaseName"] == "tributary_archive"
+    assert [k["Name"] for k in table_input["PartitionKeys"]] == ["type", "version", "dt", "hour"]
+    params = table_input["Parameters"]
+    assert params["projection.enabled"] == "true"
+    template = params["storage.location.template"]
+    assert template["Fn::Join"][1][0] == "s3://"
+    assert template["Fn::Join"][1][1] == {"Ref": bucket_id}
+    assert template["Fn::Join"][1][2] == "/events/type=${type}/version=${version}/dt=${dt}/hour=${hour}/"
+    storage = table_input["StorageDescriptor"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert {c["Name"] for c in storage["Columns"]} == {"id", "source", "time", "ingested_at", "trace", "data"}
+
+
+def test_role_can_put_objects_only_in_its_bucket(archiver: Template) -> None:
+    """S3 rights: PutObject and GetObject (HeadObject) on <its bucket>/events/* and nothing else."""
+    bucket_id, _ = _archive_bucket(archiver)
+    s3 = [s for s in role_statements(archiver, "TaskRole") if any(a.startswith("s3:") for a in actions_of(s))]
+    assert s3 == [
+        {
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/events/*"]]},
+        }
+    ]
+
+
+def test_environment_names_the_bucket(archiver: Template) -> None:
+    bucket_id, _ = _archive_bucket(archiver)
+    assert container_env(archiver)["TRIBUTARY_BUCKET"] == {"Ref": bucket_id}

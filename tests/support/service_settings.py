@@ -1,0 +1,56 @@
+"""The environment variables a service's settings read, found from its manifest (for env-wiring checks).
+
+Each service's ``bootstrap`` module defines its settings class, a subclass of
+:class:`shared.settings.ServiceSettings` with the ``TRIBUTARY_`` prefix; every field is one variable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+
+from shared.manifest import ServiceManifest
+from shared.settings import ServiceSettings
+
+PREFIX = "TRIBUTARY_"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingsEnv:
+    """The variables a service reads (``known``) and those it cannot start without (``required``)."""
+
+    service: str
+    known: frozenset[str]
+    required: frozenset[str]
+
+    def unknown(self, keys: set[str] | frozenset[str]) -> set[str]:
+        """``TRIBUTARY_*`` keys in ``keys`` that the settings do not read (typos, stale names)."""
+        return {k for k in keys if k.startswith(PREFIX) and k not in self.known}
+
+    def missing(self, keys: set[str] | frozenset[str]) -> set[str]:
+        return set(self.required - keys)
+
+
+def settings_class(manifest: ServiceManifest) -> type[ServiceSettings]:
+    """The settings class defined in ``<package>.bootstrap`` of the service."""
+    module = importlib.import_module(manifest.module.split(".")[0] + ".bootstrap")
+    classes = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, ServiceSettings) and obj.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        raise LookupError(f"{module.__name__} defines {len(classes)} settings classes, expected one")
+    return classes[0]
+
+
+def settings_env(manifest: ServiceManifest) -> SettingsEnv:
+    """What :func:`settings_class` of ``manifest`` reads from the environment."""
+    cls = settings_class(manifest)
+    fields = cls.model_fields
+    return SettingsEnv(
+        service=manifest.name,
+        known=frozenset(PREFIX + name.upper() for name in fields),
+        required=frozenset(PREFIX + name.upper() for name, f in fields.items() if f.is_required()),
+    )
