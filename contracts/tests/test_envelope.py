@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from contracts.envelope import Envelope, EventIn, detail_type
 
+from contracts.envelope import Envelope, EventIn, detail_type
 from tests.support.samples import all_samples, load_sample
 from tests.support.validation import error_locs
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from contracts.fields import GeoPoint
 
+from contracts.fields import GeoPoint
 from tests.support.validation import error_locs
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
+
 from contracts.envelope import detail_type
 from contracts.events import SensorReadingV1
 from contracts.registry import UnknownContractError, contract, contract_model, known_contracts, validate_data
-from pydantic import BaseModel
-
 from tests.support.samples import all_samples
 
 

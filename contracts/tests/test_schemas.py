@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from contracts.registry import known_contracts
 
+from contracts.registry import known_contracts
 from contracts.schemas import SCHEMA_DIR, main, render_schemas, schema_problems, write_schemas
 
 

@@ -83,6 +83,8 @@ def test_unreachable_queue_raises_retryable(sqs: Any) -> None:
 
 def test_batch_calls_to_an_unreachable_queue_fail_every_entry(sqs: Any) -> None:
     """A chunk whose call fails as a whole comes back entry by entry, never raised, never half-reported."""
-    queue = SqsQueue(client=sqs, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/nope", dlq_url="x")
+    queue = SqsQueue(
+        client=sqs, queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/nope", dlq_url="x"
+    )
     messages = [Message(message_id=str(i), receipt_handle=f"r{i}", body="{}") for i in range(23)]
     assert queue.delete(messages) == messages

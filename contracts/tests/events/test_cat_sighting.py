@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from contracts.events.cat_sighting import CatSightingV1
 
+from contracts.events.cat_sighting import CatSightingV1
 from tests.support.samples import load_sample
 from tests.support.validation import error_locs
 

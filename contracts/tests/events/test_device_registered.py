@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from contracts.events.device_registered import DeviceRegisteredV1
 from contracts.fields import GeoPoint
-
 from tests.support.samples import load_sample
 from tests.support.validation import error_locs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from contracts.events.order_placed import OrderPlacedV1
 
+from contracts.events.order_placed import OrderPlacedV1
 from tests.support.samples import load_sample
 from tests.support.validation import error_locs
 

@@ -90,7 +90,9 @@ class SqsQueue:
         hides what the other chunks did.
         """
         chunks = list(batched(items, _SQS_BATCH, strict=False))
-        return [item for failed in self._pool.map(lambda c: self._failed_of(call, c), chunks) for item in failed]
+        return [
+            item for failed in self._pool.map(lambda c: self._failed_of(call, c), chunks) for item in failed
+        ]
 
     def _failed_of[T](self, call: Callable[[tuple[T, ...]], Any], chunk: tuple[T, ...]) -> list[T]:
         try:
