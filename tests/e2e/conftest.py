@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ingest.manifest import MANIFEST as INGEST
+from shared.manifest import ServiceManifest
 from tributary.client import StackClient
 from tributary.emulators import EMULATORS, make_emulator
 from tributary.stack import Stack
@@ -70,6 +73,19 @@ def start_stack(
     return Stack(
         data_dir=data_dir, emulator=make_emulator(emulator, data_dir), service_env=service_env, **kwargs
     )
+
+
+def run_crash_stack(manifest: ServiceManifest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """ingest and ``manifest``'s service alone on the first emulator, with a 10 s visibility timeout so a
+    killed worker's messages come back soon; for tests that SIGKILL and restart a worker."""
+    emulators = e2e_emulators()
+    if emulators == ["external"]:
+        pytest.skip("the crash test needs a local stack whose processes it can kill")
+    service = replace(manifest, queue=replace(manifest.queue, visibility_timeout_s=10))
+    env = {manifest.name: {"TRIBUTARY_RECEIVE_WAIT_S": "1", "TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}
+    data_dir = Path(tmp_path_factory.mktemp(f"{manifest.name}-crash"))
+    with start_stack(emulators[0], data_dir, service_env=env, manifests=[INGEST, service]) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,9 @@ from graph_writer.handlers import plan, rows_of
 from graph_writer.manifest import MANIFEST as GRAPH
 from graph_writer.model import node_id
 from graph_writer.testing import InMemoryGraphStore
-from ingest.manifest import MANIFEST as INGEST
-from tests.e2e.conftest import e2e_emulators, start_stack
+from tests.e2e.conftest import run_crash_stack
 from tests.support.envelopes import rule_body
+from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import MUNICIPALITIES, TEAMS
 from tributary.stack import Stack
@@ -55,15 +54,6 @@ HOSTILE = [
     "\\u0000 \\n \\\\",
     "MERGE (a)-[:OWNS]->(b) SET a.admin = true",
 ]
-
-
-def _wait_for[T](predicate: Callable[[], T], timeout_s: float, interval_s: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
 
 
 def graph_url(description: dict[str, Any]) -> str:
@@ -262,7 +252,7 @@ def test_the_same_events_delivered_twice_and_redriven_make_the_graph_once(stack:
     expected = reference.counts()
     shared = [f"municipality:{code}" for code, _ in MUNICIPALITIES if node(url, f"municipality:{code}")]
     ids = sample_ids(reference, rng)
-    assert _wait_for(lambda: _drained(stack), timeout_s=300), stack.depths()
+    assert wait_for(lambda: _drained(stack), timeout_s=300), stack.depths()
     before = stats(url)
 
     started = time.monotonic()
@@ -273,7 +263,7 @@ def test_the_same_events_delivered_twice_and_redriven_make_the_graph_once(stack:
     def first_pass_stored() -> bool:
         return _minus(stats(url), before)["relationships"] == want_rels and _drained(stack)
 
-    assert _wait_for(first_pass_stored, timeout_s=600, interval_s=1), _minus(stats(url), before)
+    assert wait_for(first_pass_stored, timeout_s=600, interval_s=1), _minus(stats(url), before)
     once_s = time.monotonic() - started
     once = stats(url)
     delta = _minus(once, before)
@@ -287,7 +277,7 @@ def test_the_same_events_delivered_twice_and_redriven_make_the_graph_once(stack:
     marker = marker_trade(tag, teams, now)
     stack.publish([marker])
     reference.write(plan(rows_of(e) for e in envelopes([marker])))
-    assert _wait_for(lambda: node(url, node_id("player", f"marker-{tag}")) and _drained(stack), timeout_s=600)
+    assert wait_for(lambda: node(url, node_id("player", f"marker-{tag}")) and _drained(stack), timeout_s=600)
     twice_s = time.monotonic() - started
     after_marker = _minus(stats(url), once)
     assert after_marker == {
@@ -306,7 +296,7 @@ def test_the_same_events_delivered_twice_and_redriven_make_the_graph_once(stack:
         )
         assert not sent.get("Failed"), sent["Failed"]
     assert redrive(sqs, dlq_url=queue["dlq_url"], queue_url=queue["url"]) == EVENTS
-    assert _wait_for(lambda: _drained(stack), timeout_s=600, interval_s=1), stack.depths()
+    assert wait_for(lambda: _drained(stack), timeout_s=600, interval_s=1), stack.depths()
     redrive_s = time.monotonic() - started
     assert stats(url) == once
     assert_same_nodes(url, reference, ids)
@@ -368,7 +358,7 @@ def test_hostile_names_are_stored_verbatim_and_a_nul_is_dead_lettered(stack: Sta
             "model": HOSTILE[4],
         },
     }
-    assert _wait_for(lambda: _drained(stack), timeout_s=300), stack.depths()
+    assert wait_for(lambda: _drained(stack), timeout_s=300), stack.depths()
     before = stats(url)
     published = stack.publish([*events, device, nul])
     assert len(published.accepted) == len(events) + 2, published.rejected
@@ -385,12 +375,12 @@ def test_hostile_names_are_stored_verbatim_and_a_nul_is_dead_lettered(stack: Sta
                 return {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
         return None
 
-    letter = _wait_for(dead_letter, timeout_s=120)
+    letter = wait_for(dead_letter, timeout_s=120)
     assert letter, "the NUL event did not reach the DLQ"
     assert letter["tributary.reason"] == "permanent" and letter["tributary.service"] == SERVICE
     assert "data.movements.0.player_name contains a NUL" in letter["tributary.error_message"]
 
-    assert _wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
+    assert wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
     for i, name in enumerate(HOSTILE):
         player = node(url, f"player:hostile-{tag}-{i}")
         assert player is not None and player["properties"]["name"] == name
@@ -409,14 +399,7 @@ def test_hostile_names_are_stored_verbatim_and_a_nul_is_dead_lettered(stack: Sta
 @pytest.fixture(scope="module")
 def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """ingest and graph_writer alone, with a 10 s visibility timeout: a crash's messages return soon."""
-    emulators = e2e_emulators()
-    if emulators == ["external"]:
-        pytest.skip("the crash test needs a local stack whose processes it can kill")
-    graph = replace(GRAPH, queue=replace(GRAPH.queue, visibility_timeout_s=10))
-    env = {SERVICE: {"TRIBUTARY_RECEIVE_WAIT_S": "1", "TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}
-    data_dir = Path(tmp_path_factory.mktemp("graph-crash"))
-    with start_stack(emulators[0], data_dir, service_env=env, manifests=[INGEST, graph]) as stack:
-        yield stack
+    yield from run_crash_stack(GRAPH, tmp_path_factory)
 
 
 def _server_pid(stack: Stack) -> int:
@@ -452,19 +435,19 @@ def test_sigkill_mid_batch_leaves_every_event_in_the_graph_once(crash_stack: Sta
         in_flight = int(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
         return in_flight if in_flight and stats(url)["relationships"]["TRADED_TO"] > 0 else 0
 
-    in_flight = _wait_for(holding, timeout_s=180, interval_s=0.1)
+    in_flight = wait_for(holding, timeout_s=180, interval_s=0.1)
     assert in_flight, "graph_writer never held a batch"
     stored_before = sum(stats(url)["relationships"].values())
     server = _server_pid(crash_stack)
     crash_stack.kill(SERVICE)
-    assert _wait_for(lambda: not _running(server), timeout_s=15, interval_s=0.1), (
+    assert wait_for(lambda: not _running(server), timeout_s=15, interval_s=0.1), (
         "FalkorDB outlived the worker"
     )
     publisher.join()
     crash_stack.restart(SERVICE)
     url = graph_url(crash_stack.describe())
 
-    assert _wait_for(
+    assert wait_for(
         lambda: stats(url)["relationships"] == expected.relationships and _drained(client), timeout_s=300
     ), (stats(url), client.depths())
     assert stats(url)["nodes"] == expected.nodes

@@ -20,7 +20,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import pytest
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import Received, WebhookReceiver
+from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.emulators import make_emulator
 from tributary.stack import Stack
@@ -88,15 +89,6 @@ rules:
     after: 3s
     message: "no reading from {{subject}} for {{silent_for}}"
 """
-
-
-def _wait_for[T](predicate: Callable[[], T], timeout_s: float, interval_s: float = 0.25) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +223,7 @@ def test_threshold_alerts_arrive_once_signed_and_respect_the_cooldown(
         got = [r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] in (a, b)]
         return got if len(got) >= 2 and _drained(client) else None
 
-    first = _wait_for(alerted, timeout_s=90)
+    first = wait_for(alerted, timeout_s=90)
     assert first, receiver.requests("/ok")
     assert sorted(r.json["subject"] for r in first) == [a, b]
     assert all(_verified(r) for r in first)
@@ -240,13 +232,13 @@ def test_threshold_alerts_arrive_once_signed_and_respect_the_cooldown(
     assert by_subject[b]["message"] == f"{b} reads 85 celsius" and by_subject[b]["severity"] == "critical"
     assert len({r.headers["x-tributary-delivery-id"] for r in first}) == 2
 
-    sns = _wait_for(lambda: [m for m in _sns_messages(client, sns_inbox) if m["subject"] in (a, b)], 30)
+    sns = wait_for(lambda: [m for m in _sns_messages(client, sns_inbox) if m["subject"] in (a, b)], 30)
     assert sorted(m["subject"] for m in sns) == [a, b]
     assert {m["delivery_id"] for m in sns}.isdisjoint(r.headers["x-tributary-delivery-id"] for r in first)
 
     time.sleep(COOLDOWN_S + 1)
     [later] = _publish(client, [_reading(a, 99)])
-    again = _wait_for(
+    again = wait_for(
         lambda: [r for r in _ok_for(receiver, "/ok", "hot") if r.json["event"]["id"] == later], 60
     )
     assert again and _verified(again[0])
@@ -260,9 +252,9 @@ def test_a_receiver_failing_three_times_gets_exactly_one_delivery(
     delivery id throughout, and nothing in the DLQ."""
     receiver.fail("/flaky", 3)
     [event_id] = _publish(client, [_cat("cat-e2e-flaky")])
-    delivered = _wait_for(lambda: [r for r in receiver.requests("/flaky") if r.ok], timeout_s=90)
+    delivered = wait_for(lambda: [r for r in receiver.requests("/flaky") if r.ok], timeout_s=90)
     assert delivered, receiver.requests("/flaky")
-    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
     time.sleep(3)  # room for a wrong extra delivery to show up
     requests = receiver.requests("/flaky")
     assert [r.status for r in requests] == [500, 500, 500, 200]
@@ -288,7 +280,7 @@ def test_an_always_failing_receiver_ends_in_the_dlq_with_the_reason(
                 return message
         return None
 
-    letter = _wait_for(dead_letter, timeout_s=120, interval_s=1)
+    letter = wait_for(dead_letter, timeout_s=120, interval_s=1)
     assert letter, "the event did not reach the DLQ"
     attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
     assert (attrs["tributary.reason"], attrs["tributary.service"]) == ("retries_exhausted", "notifier")
@@ -301,10 +293,10 @@ def test_an_always_failing_receiver_ends_in_the_dlq_with_the_reason(
     body = letter["Body"]
     sqs.purge_queue(QueueUrl=queues["dlq_url"])
     sqs.send_message(QueueUrl=queues["url"], MessageBody=body)
-    assert _wait_for(lambda: [r for r in receiver.requests("/dead") if r.ok], timeout_s=60)
-    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    assert wait_for(lambda: [r for r in receiver.requests("/dead") if r.ok], timeout_s=60)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
     sqs.send_message(QueueUrl=queues["url"], MessageBody=body)
-    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
     time.sleep(2)
     assert len([r for r in receiver.requests("/dead") if r.ok]) == 1
 
@@ -329,9 +321,9 @@ def test_the_same_event_again_sends_nothing_new(
         return [r for r in _ok_for(receiver, "/ok", "lal-trades") if r.json["subject"] == trade_id]
 
     _publish(client, [event])
-    first = _wait_for(mine, timeout_s=60)
+    first = wait_for(mine, timeout_s=60)
     assert first and first[0].json["message"] == f"{trade_id}: Luka Dončić"
-    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
 
     _publish(client, [event])
     envelope = {**event, "ingested_at": _now(), "trace": None}
@@ -339,7 +331,7 @@ def test_the_same_event_again_sends_nothing_new(
         QueueUrl=client.description["queues"]["notifier"]["url"], MessageBody=json.dumps(envelope)
     )
     time.sleep(2)
-    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
     time.sleep(2)
     assert len(mine()) == 1
 
@@ -360,7 +352,7 @@ def test_an_ops_dlq_depth_event_alerts(client: StackClient, receiver: WebhookRec
             }
         ],
     )
-    got = _wait_for(lambda: [r for r in _ok_for(receiver, "/ok", "dlq") if r.json["subject"] == service], 60)
+    got = wait_for(lambda: [r for r in _ok_for(receiver, "/ok", "dlq") if r.json["subject"] == service], 60)
     assert got and got[0].json["message"] == f"4 in tributary-{service}-dlq"
     assert got[0].json["severity"] == "critical"
 
@@ -373,7 +365,7 @@ def test_a_silent_device_raises_one_absence_alert(client: StackClient, receiver:
     def silence() -> list[Received]:
         return [r for r in _ok_for(receiver, "/ok", "quiet") if r.json["subject"] == device]
 
-    got = _wait_for(silence, timeout_s=60)
+    got = wait_for(silence, timeout_s=60)
     assert got and got[0].json["message"].startswith(f"no reading from {device} for ")
     assert got[0].json["event"] is None and "last_seen" in got[0].json["details"]
     time.sleep(4)
@@ -385,8 +377,8 @@ def test_the_notification_log_is_served(client: StackClient, receiver: WebhookRe
     suppressed by the cooldown."""
     device = f"dev-log-{uuid.uuid4().hex[:6]}"
     first, second = _publish(client, [_reading(device, 90), _reading(device, 91)])
-    assert _wait_for(lambda: [r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] == device], 60)
-    assert _wait_for(lambda: _drained(client), timeout_s=30)
+    assert wait_for(lambda: [r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] == device], 60)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
     url = client.description["notifier_url"]
     alerts = httpx.get(f"{url}/v1/alerts", params={"limit": 200}, timeout=10).json()["alerts"]
     mine = {a["key"]: a for a in alerts if a["subject"] == device}

@@ -19,17 +19,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from contracts import new_event_id
-from ingest.manifest import MANIFEST as INGEST
-from tests.e2e.conftest import e2e_emulators, start_stack
+from tests.e2e.conftest import run_crash_stack
+from tests.support.waiting import wait_for
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.stack import Stack
@@ -38,15 +36,6 @@ pytestmark = pytest.mark.e2e
 
 READINGS = int(os.environ.get("TRIBUTARY_E2E_SERIES_READINGS", "1000"))
 SERVICE = "timeseries_writer"
-
-
-def _wait_for[T](predicate: Callable[[], T], timeout_s: float, interval_s: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
 
 
 def series_url(description: dict[str, Any]) -> str:
@@ -127,7 +116,7 @@ def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient) -
     started = time.monotonic()
     first = stack.publish(events)
     assert len(first.accepted) == READINGS and not first.rejected
-    assert _wait_for(lambda: stored(url, site=site, now=now) == READINGS, timeout_s=300), stored(
+    assert wait_for(lambda: stored(url, site=site, now=now) == READINGS, timeout_s=300), stored(
         url, site=site, now=now
     )
     once_s = time.monotonic() - started
@@ -143,8 +132,8 @@ def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient) -
     # A marker published after the resend: once it is stored and the queue is empty, the resend is handled.
     marker = readings(1, site=site + "-marker", now=now, prefix=f"marker-{uuid.uuid4().hex[:8]}")
     stack.publish(marker)
-    assert _wait_for(lambda: stored(url, site=site + "-marker", now=now) == 1, timeout_s=300)
-    assert _wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
+    assert wait_for(lambda: stored(url, site=site + "-marker", now=now) == 1, timeout_s=300)
+    assert wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
     twice_s = time.monotonic() - started
     twice = {agg: aggregates(url, site=site, now=now, agg=agg) for agg in once}
     assert twice == once
@@ -232,7 +221,7 @@ def test_bad_input_is_dead_lettered_with_reasons_and_never_stored(stack: StackCl
                 sqs.delete_message(QueueUrl=queue["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
         return set(letters) == set(expected)
 
-    assert _wait_for(collect, timeout_s=90, interval_s=0.2), sorted(set(expected) - set(letters))
+    assert wait_for(collect, timeout_s=90, interval_s=0.2), sorted(set(expected) - set(letters))
     for event_id, reason in expected.items():
         attrs = letters[event_id]
         assert attrs["tributary.reason"] == "permanent", attrs
@@ -240,7 +229,7 @@ def test_bad_input_is_dead_lettered_with_reasons_and_never_stored(stack: StackCl
         assert attrs["tributary.service"] == SERVICE
         assert reason in attrs["tributary.error_message"], attrs
 
-    assert _wait_for(lambda: stored(url, site=site, now=now) == 1, timeout_s=60)
+    assert wait_for(lambda: stored(url, site=site, now=now) == 1, timeout_s=60)
     for at in (far_future, far_past):
         params = {
             "metric": "temperature",
@@ -261,14 +250,7 @@ def test_bad_input_is_dead_lettered_with_reasons_and_never_stored(stack: StackCl
 @pytest.fixture(scope="module")
 def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """ingest and timeseries_writer alone, with a 10 s visibility timeout: a crash's messages return soon."""
-    emulators = e2e_emulators()
-    if emulators == ["external"]:
-        pytest.skip("the crash test needs a local stack whose processes it can kill")
-    series = replace(SERIES, queue=replace(SERIES.queue, visibility_timeout_s=10))
-    env = {SERVICE: {"TRIBUTARY_RECEIVE_WAIT_S": "1", "TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}
-    data_dir = Path(tmp_path_factory.mktemp("series-crash"))
-    with start_stack(emulators[0], data_dir, service_env=env, manifests=[INGEST, series]) as stack:
-        yield stack
+    yield from run_crash_stack(SERIES, tmp_path_factory)
 
 
 def test_sigkill_mid_batch_loses_and_duplicates_nothing(crash_stack: Stack) -> None:
@@ -290,17 +272,17 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(crash_stack: Stack) -> N
         in_flight = int(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
         return in_flight if in_flight and stored(url, site=site, now=now) > 0 else 0
 
-    in_flight = _wait_for(holding, timeout_s=120, interval_s=0.1)
+    in_flight = wait_for(holding, timeout_s=120, interval_s=0.1)
     assert in_flight, "the worker never held a batch"
     before = stored(url, site=site, now=now)
     crash_stack.kill(SERVICE)
     publisher.join()
     crash_stack.restart(SERVICE)
 
-    assert _wait_for(lambda: stored(url, site=site, now=now) == len(events), timeout_s=240), stored(
+    assert wait_for(lambda: stored(url, site=site, now=now) == len(events), timeout_s=240), stored(
         url, site=site, now=now
     )
-    assert _wait_for(lambda: _drained(client), timeout_s=60), client.depths()
+    assert wait_for(lambda: _drained(client), timeout_s=60), client.depths()
     for agg in ("sum", "count", "min", "max"):
         assert_buckets(aggregates(url, site=site, now=now, agg=agg), expected_buckets(events, agg))
     print(

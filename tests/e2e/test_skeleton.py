@@ -9,19 +9,11 @@ from collections import Counter
 import httpx
 import pytest
 
+from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import domain_events, invalid_events
 
 pytestmark = pytest.mark.e2e
-
-
-def _wait_for(predicate, timeout_s: float, interval_s: float = 1.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
 
 
 def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
@@ -49,7 +41,7 @@ def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
         ids = Counter(env["id"] for _, env in stack.archived() if env["id"] in accepted)
         return ids if accepted <= set(ids) else None
 
-    archived = _wait_for(archived_ids, timeout_s=240)
+    archived = wait_for(archived_ids, timeout_s=240, interval_s=1.0)
     elapsed = time.monotonic() - started
     assert archived, "not every accepted event reached the archive in time"
     assert set(archived) == accepted
@@ -63,7 +55,7 @@ def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
     def drained() -> bool:
         return all(d == {"queue": 0, "dlq": 0} for d in stack.depths().values())
 
-    assert _wait_for(drained, timeout_s=60), stack.depths()
+    assert wait_for(drained, timeout_s=60), stack.depths()
 
 
 def test_archived_objects_are_partitioned_and_hold_the_envelope(stack: StackClient) -> None:
@@ -75,7 +67,7 @@ def test_archived_objects_are_partitioned_and_hold_the_envelope(stack: StackClie
         found = [(k, e) for k, e in stack.archived() if e["id"] in ids]
         return found if len(found) == len(ids) else None
 
-    found = _wait_for(mine, timeout_s=120)
+    found = wait_for(mine, timeout_s=120, interval_s=1.0)
     assert found
     for key, envelope in found:
         assert key.startswith(f"events/type={envelope['type']}/version={envelope['version']}/dt=")
@@ -95,7 +87,7 @@ def test_poison_message_lands_in_the_dlq_with_its_reason(stack: StackClient) -> 
         got = [m for m in stack.dead_letters("archiver") if m["Body"] == poison]
         return got or None
 
-    letters = _wait_for(dead, timeout_s=60)
+    letters = wait_for(dead, timeout_s=60)
     assert letters, "the poison message did not reach the DLQ"
     attrs = {k: v["StringValue"] for k, v in letters[0]["MessageAttributes"].items()}
     assert attrs["tributary.reason"] == "permanent"
@@ -117,5 +109,5 @@ def test_poison_message_lands_in_the_dlq_with_its_reason(stack: StackClient) -> 
             ]
             return found or None
 
-        assert _wait_for(dlq_alert, timeout_s=60), "no ops.dlq_depth alert for the archiver's DLQ"
+        assert wait_for(dlq_alert, timeout_s=60), "no ops.dlq_depth alert for the archiver's DLQ"
     sqs.purge_queue(QueueUrl=queue["dlq_url"])
