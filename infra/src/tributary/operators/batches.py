@@ -1,0 +1,161 @@
+"""SQS and EventBridge batch calls, handled entry by entry.
+
+Each helper sends items in calls of at most 10 entries (and, for sends, at most ``max_bytes`` of payload;
+a bigger item goes alone), retries the entries that failed for a reason worth retrying (throttling, an
+internal error) a few times with a short backoff, and returns which items made it and which did not, with
+the endpoint's code and message. An error of a whole call (after botocore's own retries) propagates: the
+callers only delete what was delivered, so stopping there loses nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_ENTRIES = 10
+MAX_REQUEST_BYTES = 256 * 1024
+RETRY_DELAYS_S = (0.1, 0.3, 1.0)
+# PutEvents entry errors that another try cannot fix.
+PERMANENT_EVENT_CODES = frozenset({"MalformedDetail", "InvalidArgument", "ValidationException"})
+
+
+@dataclass(kw_only=True)
+class BatchResult[T]:
+    """Items whose entries succeeded, and items that failed with ``"Code: message"``."""
+
+    ok: list[T] = field(default_factory=list)
+    failed: list[tuple[T, str]] = field(default_factory=list)
+
+    def extend(self, other: BatchResult[T]) -> None:
+        self.ok.extend(other.ok)
+        self.failed.extend(other.failed)
+
+
+def chunks[T](items: Sequence[T], *, size_of: Callable[[T], int], max_bytes: int) -> Iterator[list[T]]:
+    """Consecutive runs of at most 10 items and ``max_bytes`` (an item bigger than that goes alone)."""
+    chunk: list[T] = []
+    size = 0
+    for item in items:
+        item_size = size_of(item)
+        if chunk and (len(chunk) == MAX_ENTRIES or size + item_size > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += item_size
+    if chunk:
+        yield chunk
+
+
+def _per_entry[T](
+    items: Sequence[T],
+    # One call over a chunk: {index in the chunk: (code, message, retryable)} for the entries that failed.
+    call: Callable[[list[T]], dict[int, tuple[str, str, bool]]],
+    *,
+    size_of: Callable[[T], int] = lambda _: 0,
+    max_bytes: int = MAX_REQUEST_BYTES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchResult[T]:
+    result: BatchResult[T] = BatchResult()
+    for chunk in chunks(items, size_of=size_of, max_bytes=max_bytes):
+        pending = chunk
+        for delay in (*RETRY_DELAYS_S, None):
+            failures = call(pending)
+            result.ok.extend(item for i, item in enumerate(pending) if i not in failures)
+            retry = [pending[i] for i, (_, _, retryable) in failures.items() if retryable]
+            result.failed.extend(
+                (pending[i], f"{code}: {message}")
+                for i, (code, message, retryable) in failures.items()
+                if not retryable or delay is None
+            )
+            if not retry or delay is None:
+                break
+            sleep(delay)
+            pending = retry
+    return result
+
+
+def _sqs_failures(response: dict[str, Any]) -> dict[int, tuple[str, str, bool]]:
+    return {
+        int(f["Id"]): (f.get("Code", "?"), f.get("Message", ""), not f.get("SenderFault", False))
+        for f in response.get("Failed", [])
+    }
+
+
+def send_messages[T](
+    sqs: Any,
+    queue_url: str,
+    items: Sequence[T],
+    *,
+    body: Callable[[T], str],
+    attributes: Callable[[T], dict[str, Any]] = lambda _: {},
+    max_bytes: int = MAX_REQUEST_BYTES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchResult[T]:
+    """``SendMessageBatch`` each item's ``body`` (and message ``attributes``) to ``queue_url``."""
+
+    def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
+        entries = []
+        for i, item in enumerate(chunk):
+            entry: dict[str, Any] = {"Id": str(i), "MessageBody": body(item)}
+            if attrs := attributes(item):
+                entry["MessageAttributes"] = attrs
+            entries.append(entry)
+        return _sqs_failures(sqs.send_message_batch(QueueUrl=queue_url, Entries=entries))
+
+    return _per_entry(
+        items, call, size_of=lambda item: len(body(item).encode()), max_bytes=max_bytes, sleep=sleep
+    )
+
+
+def delete_messages[T](
+    sqs: Any, queue_url: str, items: Sequence[T], *, handle: Callable[[T], str]
+) -> BatchResult[T]:
+    """``DeleteMessageBatch`` by receipt handle; an expired handle fails its entry only."""
+
+    def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
+        entries = [{"Id": str(i), "ReceiptHandle": handle(item)} for i, item in enumerate(chunk)]
+        return _sqs_failures(sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries))
+
+    return _per_entry(items, call)
+
+
+def change_visibility[T](
+    sqs: Any, queue_url: str, items: Sequence[T], *, handle: Callable[[T], str], timeout_s: int
+) -> BatchResult[T]:
+    """``ChangeMessageVisibilityBatch``: 0 releases messages now, more hides them longer."""
+
+    def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
+        entries = [
+            {"Id": str(i), "ReceiptHandle": handle(item), "VisibilityTimeout": timeout_s}
+            for i, item in enumerate(chunk)
+        ]
+        return _sqs_failures(sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries))
+
+    return _per_entry(items, call)
+
+
+def put_events[T](
+    events: Any,
+    items: Sequence[T],
+    *,
+    entry: Callable[[T], dict[str, Any]],
+    max_bytes: int = MAX_REQUEST_BYTES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchResult[T]:
+    """``PutEvents`` one entry per item; malformed entries are not retried."""
+
+    def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
+        response = events.put_events(Entries=[entry(item) for item in chunk])
+        failures: dict[int, tuple[str, str, bool]] = {}
+        for i, result in enumerate(response.get("Entries", [])):
+            if code := result.get("ErrorCode"):
+                failures[i] = (code, result.get("ErrorMessage", ""), code not in PERMANENT_EVENT_CODES)
+        return failures
+
+    def size_of(item: T) -> int:
+        e = entry(item)
+        return sum(len(str(e.get(k, "")).encode()) for k in ("Source", "DetailType", "Detail")) + 14
+
+    return _per_entry(items, call, size_of=size_of, max_bytes=max_bytes, sleep=sleep)
