@@ -46,6 +46,8 @@ def logs_to_stderr() -> None:
         processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),  # the stderr of the moment
+        # A logger cached by an earlier configuration would keep writing to a stream that may be closed.
+        cache_logger_on_first_use=False,
     )
 
 

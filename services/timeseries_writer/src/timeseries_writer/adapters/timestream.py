@@ -75,7 +75,7 @@ class TimestreamSeriesStore:
         self._table = table
         self._retrying = Retrying(
             stop=stop_after_attempt(attempts),
-            wait=wait or wait_exponential_jitter(initial=0.1, max=5),
+            wait=wait or wait_exponential_jitter(multiplier=0.1, max=5, jitter=0.1),
             retry=retry_if_exception(_is_transient),
             before_sleep=_log_retry,
             reraise=True,
