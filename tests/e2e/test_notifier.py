@@ -7,6 +7,7 @@ real HTTP receiver on 127.0.0.1 and an SQS queue subscribed to the provisioned a
 - a receiver that fails three times, then succeeds, gets exactly one successful delivery;
 - a receiver that always fails leaves the event in the notifier's DLQ with the reason;
 - the same event again (a producer resend, a redelivery, a DLQ redrive) sends nothing new;
+- a rate rule alerts once when a window reaches its count, whatever is resent;
 - an ``ops.dlq_depth`` event and a device's silence raise their alerts too.
 
 Where the emulator serves DynamoDB (MiniStack) the notifier keeps its state there, so the DynamoDB adapter is
@@ -81,6 +82,14 @@ rules:
     subject: "{{data.service}}"
     severity: critical
     message: "{{data.depth}} in {{data.queue}}"
+  - name: cluster
+    kind: rate
+    match: {{type: cat.sighting}}
+    when: [{{path: data.municipality_code, eq: "131016"}}]
+    subject: "{{data.municipality_code}}"
+    count: 3
+    within: 1h
+    message: "{{rate.count}} cats in {{data.municipality_code}} within {{rate.within}}"
   - name: quiet
     kind: absence
     match: {{type: sensor.reading}}
@@ -156,11 +165,11 @@ def _reading(
     return event | ({"id": id_} if id_ else {})
 
 
-def _cat(cat_id: str) -> dict[str, Any]:
+def _cat(cat_id: str, municipality: str = "131041") -> dict[str, Any]:
     data = {
         "sighting_id": f"sgt-{uuid.uuid4().hex[:8]}",
         "cat_id": cat_id,
-        "municipality_code": "131041",
+        "municipality_code": municipality,
         "status": "injured",
     }
     return {
@@ -243,6 +252,25 @@ def test_threshold_alerts_arrive_once_signed_and_respect_the_cooldown(
     )
     assert again and _verified(again[0])
     assert len([r for r in _ok_for(receiver, "/ok", "hot") if r.json["subject"] in (a, b)]) == 3
+
+
+def test_a_rate_window_alerts_once_at_its_count(client: StackClient, receiver: WebhookReceiver) -> None:
+    """Two sightings in one municipality: nothing. The third (sent twice, in separate requests) raises one
+    alert; a fourth and a resend of all four raise nothing more."""
+    first = [_cat(f"cat-e2e-c{i}", municipality="131016") for i in range(2)]
+    _publish(client, first)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
+    third = _cat("cat-e2e-c2", municipality="131016")
+    _publish(client, [third])
+    _publish(client, [third, _cat("cat-e2e-c3", municipality="131016")])
+    got = wait_for(lambda: _ok_for(receiver, "/ok", "cluster"), timeout_s=60)
+    assert got and _verified(got[0])
+    assert got[0].json["message"].endswith("cats in 131016 within 1h")
+    assert got[0].json["event"]["id"] in {third["id"]} | {e["id"] for e in first}
+    _publish(client, [*first, third])
+    time.sleep(2)
+    assert wait_for(lambda: _drained(client), timeout_s=30)
+    assert len(_ok_for(receiver, "/ok", "cluster")) == 1
 
 
 def test_a_receiver_failing_three_times_gets_exactly_one_delivery(

@@ -35,6 +35,15 @@ rules:
     cooldown: 0s
     channels: [a]
     message: "{data.cat_id}"
+  - name: cat-cluster
+    kind: rate
+    match: {type: cat.sighting}
+    subject: "{data.municipality_code}"
+    count: 3
+    within: 10m
+    cooldown: 0s
+    channels: [b]
+    message: "{rate.count} cats"
   - name: quiet
     kind: absence
     match: {type: sensor.reading}
@@ -69,6 +78,11 @@ def notifier(
 def _hot(device: str = "dev-1", value: float = 90.0, **overrides: Any) -> Envelope:
     data = load_sample("sensor.reading", 1)["data"] | {"device_id": device, "value": value}
     return envelope("sensor.reading", data=data, **overrides)
+
+
+def _cat(minute: int, second: int = 0, municipality: str = "131041") -> Envelope:
+    data = load_sample("cat.sighting", 1)["data"] | {"municipality_code": municipality}
+    return envelope("cat.sighting", data=data, time=f"2025-06-01T10:{minute:02d}:{second:02d}Z")
 
 
 def _sent(channel: InMemoryChannel) -> list[tuple[str, str]]:
@@ -281,3 +295,46 @@ def test_a_rule_without_a_built_channel_is_refused(rules: RuleSet, store: InMemo
     """Wiring must provide every channel the rules use."""
     with pytest.raises(ValueError, match="no channel built for b"):
         Notifier(rules=rules, store=store, channels={"a": InMemoryChannel("a")}, lease_s=1)
+
+
+def test_a_rate_window_alerts_once_when_it_reaches_the_count(
+    notifier: Notifier, channels: dict[str, InMemoryChannel]
+) -> None:
+    """The third event of a window raises one alert; more events, redeliveries and other windows do not
+    raise it again, and another subject's window is its own."""
+    first = [_cat(1), _cat(2)]
+    assert notifier(first) == {}
+    assert _sent(channels["b"]) == []
+    third = _cat(9, 59)
+    assert notifier([third, _cat(5, municipality="131013")]) == {}
+    assert [(n.alert.rule, n.alert.message) for n in channels["b"].sent] == [("cat-cluster", "3 cats")]
+    assert notifier([*first, third, _cat(4), _cat(3, municipality="131013")]) == {}  # redelivered + a 4th
+    assert notifier([_cat(10), _cat(11)]) == {}  # the next window holds 2
+    assert len(channels["b"].sent) == 1
+    assert channels["b"].sent[0].alert.event is not None
+    assert channels["b"].sent[0].alert.event.id == third.id
+
+
+def test_a_rate_window_counts_events_whatever_order_they_arrive_in(
+    notifier: Notifier, channels: dict[str, InMemoryChannel]
+) -> None:
+    """Windows are placed by event time: late events count in their own window, and duplicates once."""
+    late = _cat(2)
+    assert notifier([_cat(15), late, late, _cat(12)]) == {}
+    assert _sent(channels["b"]) == []
+    assert notifier([_cat(8), _cat(19)]) == {}
+    assert len(channels["b"].sent) == 1
+
+
+def test_a_rate_count_the_store_cannot_take_is_retried(
+    notifier: Notifier, store: InMemoryStateStore, channels: dict[str, InMemoryChannel]
+) -> None:
+    """A store outage while counting fails the event as retryable; its retry counts it once."""
+    notifier([_cat(1), _cat(2)])
+    third = _cat(3)
+    store.down = True
+    failures = notifier([third])
+    assert isinstance(failures[third.id], RetryableError)
+    store.down = False
+    assert notifier([third]) == {}
+    assert len(channels["b"].sent) == 1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from contracts import Envelope
-from notifier.handlers import absence_alerts, evaluate, humanize, iso, sightings
+from notifier.handlers import absence_alerts, evaluate, humanize, iso, rate_alert, rate_hits, sightings
 from notifier.manifest import MANIFEST
 from notifier.rulefile import parse_rules
 from notifier.rules import RuleSet
@@ -52,6 +52,15 @@ rules:
       - {path: data.depth, gt: 0}
     subject: "{data.service}"
     message: "{data.depth} in {data.queue}, oldest {data.oldest_age_s}s"
+  - name: cat-cluster
+    kind: rate
+    match: {type: cat.sighting}
+    when:
+      - {path: data.status, eq: injured}
+    subject: "{data.municipality_code}"
+    count: 3
+    within: 1h
+    message: "{rate.count} injured in {data.municipality_name} within {rate.within} from {rate.window_start}"
   - name: silent
     kind: absence
     match: {type: sensor.reading}
@@ -177,6 +186,39 @@ def test_a_silence_is_one_alert_keyed_by_its_last_sighting(rules: RuleSet) -> No
     assert [a.message for a in alerts] == ["dev-1 silent for 12m", "dev-2 silent for 2h"]
     assert alerts[0].event is None
     assert alerts[0].details == {"last_seen": "2025-06-01T11:47:25.500+00:00", "silent_s": 754.5}
+
+
+def test_a_rate_rule_counts_matching_events_in_the_window_of_their_time(rules: RuleSet) -> None:
+    """Each matching event lands in the fixed window holding its time, per subject; others count nowhere."""
+    injured = _cat("injured").model_copy(update={"time": datetime(2025, 6, 1, 10, 59, 59, tzinfo=UTC)})
+    [hit] = rate_hits(injured, rules.rules)
+    start = datetime(2025, 6, 1, 10, 0, tzinfo=UTC).timestamp()
+    assert (hit.rule.name, hit.subject, hit.window) == ("cat-cluster", "131041", (start, start + 3600))
+    assert hit.key == f"rate:131041:{round(start * 1000)}"
+    assert rate_hits(_cat("healthy"), rules.rules) == []
+    assert rate_hits(_reading(), rules.rules) == []
+
+
+@pytest.mark.parametrize(("count", "raised"), [(1, False), (2, False), (3, True), (7, True)])
+def test_a_rate_window_raises_its_alert_from_the_rules_count(
+    rules: RuleSet, count: int, raised: bool
+) -> None:
+    """Below the count nothing; at or above it one alert keyed by the window, carrying the event."""
+    event = _cat("injured").model_copy(update={"time": datetime(2025, 6, 1, 10, 30, tzinfo=UTC)})
+    [hit] = rate_hits(event, rules.rules)
+    alert = rate_alert(hit, count)
+    if not raised:
+        assert alert is None
+        return
+    assert alert is not None
+    assert (alert.rule, alert.key, alert.subject) == ("cat-cluster", hit.key, "131041")
+    assert alert.message == f"{count} injured in 新宿区 within 1h from 2025-06-01T10:00:00.000+00:00"
+    assert alert.event is not None and alert.event.id == event.id
+    assert alert.details == {
+        "count": count,
+        "within_s": 3600.0,
+        "window_start": "2025-06-01T10:00:00.000+00:00",
+    }
 
 
 @pytest.mark.parametrize(

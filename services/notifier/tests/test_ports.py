@@ -176,3 +176,28 @@ def test_text_is_kept_exactly(state: NotificationStateStore) -> None:
     state.claim(alert, now=NOW, lease_s=LEASE)
     [record] = state.recent(limit=1, now=NOW)
     assert (record.key, record.subject, record.message) == (alert.key, "猫-1", "新宿区 🐈")
+
+
+def test_occurrences_count_each_event_once_per_window(state: NotificationStateStore) -> None:
+    """A rate window counts distinct events: a redelivered one counts once; windows and subjects apart."""
+    hour = (NOW, NOW + 3600)
+    counts = [
+        state.count_occurrence("busy", "13101", window=hour, event_id=event_id)
+        for event_id in ("e-1", "e-2", "e-1", "e-3")
+    ]
+    assert counts == [1, 2, 2, 3]
+    assert state.count_occurrence("busy", "13102", window=hour, event_id="e-1") == 1
+    assert state.count_occurrence("busy", "13101", window=(NOW + 3600, NOW + 7200), event_id="e-4") == 1
+    assert state.count_occurrence("other", "13101", window=hour, event_id="e-4") == 1
+
+
+def test_occurrences_expire_after_the_retention_past_their_window(state: NotificationStateStore) -> None:
+    """A window is forgotten ``retention`` after its end (where the store prunes; TTL does it otherwise)."""
+    retention = state.retention_s  # type: ignore[attr-defined]
+    hour = (NOW, NOW + 3600)
+    state.count_occurrence("busy", "13101", window=hour, event_id="e-1")
+    state.prune(now=NOW + 3600 + retention - 1)
+    assert state.count_occurrence("busy", "13101", window=hour, event_id="e-2") == 2
+    pruned = state.prune(now=NOW + 3600 + retention + 1)
+    count = state.count_occurrence("busy", "13101", window=hour, event_id="e-3")
+    assert (pruned >= 1, count) in {(True, 1), (False, 3)}

@@ -10,7 +10,7 @@ import pytest
 from notifier.bootstrap import EXAMPLE_RULES
 from notifier.manifest import MANIFEST
 from notifier.rulefile import RulesError, load_rules, parse_rules
-from notifier.rules import AbsenceRule, AnyOf, Condition, EventRule, WebhookTarget
+from notifier.rules import AbsenceRule, AnyOf, Condition, EventRule, RateRule, WebhookTarget
 
 HEAD = """\
 version: 1
@@ -45,6 +45,7 @@ def test_the_packaged_example_loads() -> None:
         "device-silent": ("absence", "sensor.reading"),
         "trade-involving-lal": ("event", "trade.completed"),
         "cat-injured": ("event", "cat.sighting"),
+        "injured-cats-cluster": ("rate", "cat.sighting"),
         "dlq-not-empty": ("event", "ops.dlq_depth"),
     }
     assert {t for r in rules.rules for t in [r.match.type]} <= {s.type for s in MANIFEST.consumes}
@@ -97,6 +98,24 @@ def test_an_absence_rule() -> None:
     )
     [rule] = rules.absence_rules
     assert isinstance(rule, AbsenceRule) and rule.after_s == 600.0
+
+
+def test_a_rate_rule() -> None:
+    """``kind: rate`` with ``count`` and ``within``; its message uses the event's and the window's fields."""
+    rules = _parse(
+        """\
+        - name: busy
+          kind: rate
+          match: {type: cat.sighting}
+          subject: "{data.municipality_code}"
+          count: 3
+          within: 1h
+          message: "{rate.count} in {data.municipality_name} within {rate.within} from {rate.window_start}"
+        """
+    )
+    [rule] = rules.rate_rules
+    assert isinstance(rule, RateRule) and (rule.count, rule.within_s) == (3, 3600.0)
+    assert rule.window_start(7200.0 + 3599.9) == 7200.0
 
 
 def test_webhooks_take_their_secret_from_the_environment() -> None:
@@ -237,6 +256,62 @@ BAD_RULES = [
         """,
         "rules.yaml line 8: rules[0] (trade) when[0].path: data.season[*]: season of trade.completed v1"
         " is not a list",
+    ),
+    (
+        "rate-without-count",
+        """\
+        - name: busy
+          kind: rate
+          within: 10m
+          match: {type: cat.sighting}
+          message: m
+        """,
+        "rules.yaml line 5: rules[0] (busy): a rate rule needs `count:` (how many events in one window raise"
+        " an alert)",
+    ),
+    (
+        "rate-without-window",
+        """\
+        - name: busy
+          kind: rate
+          count: 5
+          match: {type: cat.sighting}
+          message: m
+        """,
+        "rules.yaml line 5: rules[0] (busy): a rate rule needs `within:` (the window's length), e.g. 10m",
+    ),
+    (
+        "count-on-an-event-rule",
+        """\
+        - name: busy
+          count: 5
+          match: {type: cat.sighting}
+          message: m
+        """,
+        "rules.yaml line 5: rules[0] (busy): `count:` and `within:` belong to rate rules (kind: rate)",
+    ),
+    (
+        "rate-unknown-window-field",
+        """\
+        - name: busy
+          kind: rate
+          count: 5
+          within: 10m
+          match: {type: cat.sighting}
+          message: "{rate.total}"
+        """,
+        "rules.yaml line 10: rules[0] (busy) message: {rate.total}: the window's fields are rate.count,"
+        " rate.within, rate.window_start",
+    ),
+    (
+        "window-field-in-an-event-rule",
+        """\
+        - name: busy
+          match: {type: cat.sighting}
+          message: "{rate.count}"
+        """,
+        "rules.yaml line 7: rules[0] (busy) message: rate.count is not a field of cat.sighting v1 (the event"
+        " has: data, id, ingested_at, source, time, trace, type, version)",
     ),
     (
         "absence-without-after",

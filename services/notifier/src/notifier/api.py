@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Query
 
 from notifier.handlers import iso
 from notifier.ports import NotificationStateStore
-from notifier.rules import AbsenceRule, RuleSet
+from notifier.rules import AbsenceRule, RateRule, RuleSet
 from shared.errors import RetryableError
 
 
@@ -65,6 +65,7 @@ def build_api(
                     "cooldown_s": r.cooldown_s,
                     "channels": list(r.channels),
                     **({"after_s": r.after_s} if isinstance(r, AbsenceRule) else {}),
+                    **({"count": r.count, "within_s": r.within_s} if isinstance(r, RateRule) else {}),
                 }
                 for r in rules.rules
             ],

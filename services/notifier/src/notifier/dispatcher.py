@@ -12,6 +12,9 @@ Per alert (see docs/notifier.md, "Once-only delivery"):
 4. **Settle**: ``sent`` when every channel has it. Otherwise ``failed`` (the lease is released) and the
    event fails with the channels' reasons: the runtime retries it with backoff, then dead-letters it.
 
+Rate rules count each event they match in its window (one store write per event and rule); the window
+that reaches the rule's count raises one alert, keyed by the window, through the same steps.
+
 Absence rules learn from the same batch: each event they match is a sighting of its subject, written to
 the store at most every ``after / 20`` per subject so a busy device costs few writes.
 """
@@ -24,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 
 from contracts import Envelope
-from notifier.handlers import evaluate, iso, sightings
+from notifier.handlers import evaluate, iso, rate_alert, rate_hits, sightings
 from notifier.model import Alert, Notification
 from notifier.ports import NotificationChannel, NotificationStateStore
 from notifier.rules import RuleSet
@@ -65,7 +68,11 @@ class Notifier:
         failures: dict[str, Exception] = {}
         down: dict[str, Exception] = {}
         for event in events:
-            alerts = evaluate(event, self.rules.event_rules)
+            try:
+                alerts = evaluate(event, self.rules.event_rules) + self._rate_alerts(event)
+            except RetryableError as exc:  # the state store is down: the event is retried
+                failures[event.id] = exc
+                continue
             if not alerts:
                 continue
             with structlog.contextvars.bound_contextvars(event_id=event.id, type=event.type):
@@ -78,6 +85,18 @@ class Notifier:
                 if errors:
                     failures[event.id] = _combine(errors)
         return failures
+
+    def _rate_alerts(self, event: Envelope) -> list[Alert]:
+        """Count ``event`` in the windows of the rate rules it matches; the alerts of full windows."""
+        alerts = []
+        for hit in rate_hits(event, self.rules.rate_rules):
+            count = self._store.count_occurrence(
+                hit.rule.name, hit.subject, window=hit.window, event_id=event.id
+            )
+            alert = rate_alert(hit, count)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
 
     def deliver(
         self, alert: Alert, *, down: dict[str, Exception] | None = None, give_up_after: int | None = None

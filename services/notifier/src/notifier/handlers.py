@@ -1,6 +1,8 @@
 """Pure rule evaluation: events and rules in, alerts and sightings out. No I/O, no clock.
 
 - :func:`evaluate`: the alerts an event raises under the event rules.
+- :func:`rate_hits` / :func:`rate_alert`: the rate windows an event counts in, and the alert of a window
+  whose count (kept by the state store) reached the rule's.
 - :func:`sightings`: what an event tells the absence rules (its subject was seen at the event's time).
 - :func:`absence_alerts`: the alerts for subjects an absence rule found silent.
 """
@@ -8,12 +10,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from contracts import Envelope
 from notifier.model import Alert, EventRef
-from notifier.rules import AbsenceRule, EventRule, Rule
+from notifier.rules import AbsenceRule, EventRule, RateRule, Rule
 
 MAX_SUBJECT = 256
 MAX_MESSAGE = 2000
@@ -36,7 +39,7 @@ def _clip(text: str, limit: int) -> str:
 def evaluate(event: Envelope, rules: Sequence[Rule]) -> list[Alert]:
     """The alerts ``event`` raises, one per event rule it satisfies, in rule order."""
     doc = document(event)
-    ref = EventRef(id=event.id, type=event.type, version=event.version, source=event.source, time=doc["time"])
+    ref = _ref(event, doc)
     return [
         Alert(
             rule=rule.name,
@@ -51,6 +54,66 @@ def evaluate(event: Envelope, rules: Sequence[Rule]) -> list[Alert]:
         for rule in rules
         if isinstance(rule, EventRule) and applies(rule, event, doc)
     ]
+
+
+def _ref(event: Envelope, doc: dict[str, Any]) -> EventRef:
+    return EventRef(
+        id=event.id, type=event.type, version=event.version, source=event.source, time=doc["time"]
+    )
+
+
+@dataclass(frozen=True)
+class RateHit:
+    """An event counting in one window of a rate rule, for one subject."""
+
+    rule: RateRule
+    subject: str
+    window: tuple[float, float]
+    event: Envelope
+    doc: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """The alert key of the window: one alert per rule, subject and window."""
+        return f"rate:{self.subject}:{round(self.window[0] * 1000)}"
+
+
+def rate_hits(event: Envelope, rules: Sequence[Rule]) -> list[RateHit]:
+    """The rate windows ``event`` counts in: one per rate rule it satisfies, placed by the event's time."""
+    rate = [r for r in rules if isinstance(r, RateRule)]
+    if not rate:
+        return []
+    doc = document(event)
+    hits = []
+    for rule in rate:
+        if applies(rule, event, doc):
+            start = rule.window_start(event.time.timestamp())
+            subject = _clip(rule.subject.render(doc), MAX_SUBJECT)
+            hits.append(RateHit(rule, subject, (start, start + rule.within_s), event, doc))
+    return hits
+
+
+def rate_alert(hit: RateHit, count: int) -> Alert | None:
+    """The alert of ``hit``'s window once it holds ``count`` events, if that reaches the rule's count."""
+    rule = hit.rule
+    if count < rule.count:
+        return None
+    window_start = iso(hit.window[0])
+    fields = {
+        **hit.doc,
+        "rate": {"count": count, "within": humanize(rule.within_s), "window_start": window_start},
+    }
+    return Alert(
+        rule=rule.name,
+        key=hit.key,
+        subject=hit.subject,
+        severity=rule.severity,
+        message=_clip(rule.message.render(fields), MAX_MESSAGE),
+        channels=rule.channels,
+        cooldown_s=rule.cooldown_s,
+        event=_ref(hit.event, hit.doc),
+        details={"count": count, "within_s": rule.within_s, "window_start": window_start},
+    )
 
 
 def sightings(events: Iterable[Envelope], rules: Sequence[Rule]) -> dict[tuple[str, str], float]:

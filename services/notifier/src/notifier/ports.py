@@ -49,6 +49,14 @@ class NotificationStateStore(Protocol):
         """Raise the last-seen time of each ``(rule, subject)``; an older time never lowers a newer one."""
         ...
 
+    def count_occurrence(self, rule: str, subject: str, *, window: tuple[float, float], event_id: str) -> int:
+        """Count ``event_id`` in the rate window ``(start, end)`` of ``(rule, subject)``; return its count.
+
+        Idempotent: an event counts once however often it is recorded (a redelivery, a redrive). The
+        window's entries expire ``retention_s`` after its end.
+        """
+        ...
+
     def silent(self, rule: str, *, before: float, now: float) -> list[tuple[str, float]]:
         """``(subject, last seen)`` of every subject of ``rule`` last seen before ``before``, oldest first."""
         ...

@@ -18,11 +18,13 @@ from notifier.rules import (
     ABSENCE_FIELDS,
     BUILTIN_CHANNELS,
     ORDERING,
+    RATE_FIELDS,
     AbsenceRule,
     AnyOf,
     Condition,
     EventRule,
     Match,
+    RateRule,
     Rule,
     RuleSet,
     WebhookTarget,
@@ -148,7 +150,11 @@ class RuleChecker:
         when = tuple(self.condition((*loc, "when", j), c, match) for j, c in enumerate(spec.when))
         subject = self.template((*loc, "subject"), spec.subject or "*", match, None)
         message = self.template(
-            (*loc, "message"), spec.message, match, ABSENCE_FIELDS if spec.kind == "absence" else None
+            (*loc, "message"),
+            spec.message,
+            match,
+            ABSENCE_FIELDS if spec.kind == "absence" else None,
+            extra=RATE_FIELDS if spec.kind == "rate" else (),
         )
         if len(self.problems) > before or match is None or subject is None or message is None:
             return None
@@ -166,6 +172,9 @@ class RuleChecker:
         if spec.kind == "absence":
             assert spec.after is not None  # the spec requires `after` for absence rules
             return AbsenceRule(after_s=spec.after, **common)
+        if spec.kind == "rate":
+            assert spec.count is not None and spec.within is not None  # the spec requires both
+            return RateRule(count=spec.count, within_s=spec.within, **common)
         return EventRule(**common)
 
     def match(self, loc: Loc, spec: RuleSpec) -> Match | None:
@@ -213,8 +222,15 @@ class RuleChecker:
         return Condition(path or FieldPath.parse("id"), op, value)
 
     def template(
-        self, loc: Loc, text: str, match: Match | None, fields: Sequence[str] | None
+        self,
+        loc: Loc,
+        text: str,
+        match: Match | None,
+        fields: Sequence[str] | None,
+        *,
+        extra: Sequence[str] = (),
     ) -> Template | None:
+        """Parse a template; its paths must be ``fields`` when given, else ``extra`` or the event's."""
         try:
             template = Template.parse(text)
         except PathError as exc:
@@ -224,6 +240,10 @@ class RuleChecker:
             if fields is not None:
                 if path.text not in fields:
                     self.fail(loc, f"{{{path}}}: an absence message may use only {', '.join(fields)}")
+            elif path.text in extra:
+                continue
+            elif extra and path.text.startswith("rate."):
+                self.fail(loc, f"{{{path}}}: the window's fields are {', '.join(extra)}")
             elif self.path(loc, path.text, match)[0] is None:
                 return None
         return template

@@ -1,9 +1,12 @@
 """The typed alert rules the notifier evaluates, as loaded and validated from the rules file.
 
-Two kinds of rule:
+Three kinds of rule:
 
 - :class:`EventRule`: an event of the matched type and version that satisfies every condition raises one
   alert (once per event id, then quiet for ``cooldown_s`` per subject).
+- :class:`RateRule`: events that match it are counted per subject in fixed windows of ``within_s``
+  (aligned to the epoch, by event time, like a CloudWatch alarm period); the window in which a subject
+  reaches ``count`` distinct events raises one alert.
 - :class:`AbsenceRule`: events that match it are *sightings* of their subject; a subject not seen for
   ``after_s`` raises one alert per silence, found by the timer (:mod:`notifier.absence`).
 
@@ -157,8 +160,37 @@ class AbsenceRule:
     kind: Literal["absence"] = field(default="absence", init=False)
 
 
-Rule = EventRule | AbsenceRule
+@dataclass(frozen=True, kw_only=True)
+class RateRule:
+    """An alert when a subject has ``count`` matching events within one window of ``within_s``.
+
+    Windows are fixed, aligned to the epoch and placed by each event's ``time``, so the alert does not
+    depend on the order events arrive in, and a redriven or replayed event counts once in its own window.
+    Its ``subject`` and ``message`` may use the event's fields (of the event that completed the count) and
+    ``{rate.count}``, ``{rate.within}`` (``10m``) and ``{rate.window_start}`` (ISO time).
+    """
+
+    name: str
+    match: Match
+    when: tuple[Condition | AnyOf, ...] = ()
+    subject: Template
+    severity: Severity
+    message: Template
+    cooldown_s: float
+    channels: tuple[str, ...]
+    count: int
+    within_s: float
+    line: int = 0
+    kind: Literal["rate"] = field(default="rate", init=False)
+
+    def window_start(self, at: float) -> float:
+        """The start (epoch seconds) of the window holding the time ``at``."""
+        return math.floor(at / self.within_s) * self.within_s
+
+
+Rule = EventRule | RateRule | AbsenceRule
 ABSENCE_FIELDS = ("subject", "last_seen", "silent_for", "rule")
+RATE_FIELDS = ("rate.count", "rate.within", "rate.window_start")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +213,10 @@ class RuleSet:
     @property
     def event_rules(self) -> tuple[EventRule, ...]:
         return tuple(r for r in self.rules if isinstance(r, EventRule))
+
+    @property
+    def rate_rules(self) -> tuple[RateRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, RateRule))
 
     @property
     def absence_rules(self) -> tuple[AbsenceRule, ...]:

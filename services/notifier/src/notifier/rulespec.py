@@ -96,7 +96,7 @@ class RuleSpec(_Spec):
     """One rule as written in the file."""
 
     name: str = Field(pattern=RULE_NAME_PATTERN)
-    kind: Literal["event", "absence"] = "event"
+    kind: Literal["event", "rate", "absence"] = "event"
     match: MatchSpec
     when: list[ConditionSpec] = Field(default_factory=list)
     subject: StrictStr | None = None
@@ -105,9 +105,18 @@ class RuleSpec(_Spec):
     cooldown: Duration | None = None
     channels: list[ChannelName] | None = None
     after: Duration | None = None
+    count: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
+    within: Duration | None = None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> RuleSpec:
+        if self.kind == "rate":
+            if self.count is None:
+                raise ValueError("a rate rule needs `count:` (how many events in one window raise an alert)")
+            if self.within is None or self.within <= 0:
+                raise ValueError("a rate rule needs `within:` (the window's length), e.g. 10m")
+        elif self.count is not None or self.within is not None:
+            raise ValueError("`count:` and `within:` belong to rate rules (kind: rate)")
         if self.kind == "absence":
             if self.after is None or self.after <= 0:
                 raise ValueError(

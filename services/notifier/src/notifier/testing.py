@@ -38,6 +38,7 @@ class InMemoryStateStore:
         self.notifications: dict[tuple[str, str], _Held] = {}
         self.cooldowns: dict[tuple[str, str], tuple[str, float]] = {}
         self.last_seen: dict[tuple[str, str], tuple[float, float]] = {}
+        self.occurrences: dict[tuple[str, str, float], tuple[set[str], float]] = {}
         self.down = False
         self._lock = threading.RLock()
 
@@ -103,6 +104,15 @@ class InMemoryStateStore:
                 if current is None or at > current[0]:
                     self.last_seen[key] = (at, at + self.retention_s)
 
+    def count_occurrence(self, rule: str, subject: str, *, window: tuple[float, float], event_id: str) -> int:
+        with self._lock:
+            self._check()
+            ids, _ = self.occurrences.setdefault(
+                (rule, subject, window[0]), (set(), window[1] + self.retention_s)
+            )
+            ids.add(event_id)
+            return len(ids)
+
     def silent(self, rule: str, *, before: float, now: float) -> list[tuple[str, float]]:
         with self._lock:
             self._check()
@@ -131,7 +141,10 @@ class InMemoryStateStore:
             seen = [k for k, (_, expires) in self.last_seen.items() if expires <= now]
             for k in seen:
                 del self.last_seen[k]
-            return len(gone) + len(cool) + len(seen)
+            counted = [k for k, (_, expires) in self.occurrences.items() if expires <= now]
+            for k in counted:
+                del self.occurrences[k]
+            return len(gone) + len(cool) + len(seen) + len(counted)
 
 
 class InMemoryChannel:

@@ -8,6 +8,8 @@ item                          pk          sk
 notification (once-only/log)  notif#rule  the alert key (event id or silence id)
 cooldown                      cool#rule   the subject
 last sighting (absence)       seen#rule   the subject
+rate occurrence               rate#rule#  the event id
+                              subject#ms
 ============================  ==========  =====================================================
 
 Notifications also carry ``log_day``/``log_at``, the keys of the sparse ``log`` index that lists the
@@ -19,7 +21,7 @@ When a condition fails the adapter reads the item (strongly consistent) instead 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,6 +74,15 @@ class DynamoStateStore:
             self._client.get_item, Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True
         ).get("Item")
         return item
+
+    def _query_pages(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a query, following ``LastEvaluatedKey``."""
+        while True:
+            page: dict[str, Any] = self._call(self._client.query, **kwargs)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- the port -----------------------------------------------------------------------------------------
 
@@ -184,19 +195,28 @@ class DynamoStateStore:
             except ClientError:
                 continue  # a newer sighting is already recorded
 
+    def count_occurrence(self, rule: str, subject: str, *, window: tuple[float, float], event_id: str) -> int:
+        start, end = window
+        pk = _s(f"rate#{rule}#{subject}#{round(start * 1000)}")
+        self._call(
+            self._client.put_item,
+            Item={"pk": pk, "sk": _s(event_id), "expires_at": _n(int(end + self.retention_s))},
+        )
+        pages = self._query_pages(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": pk},
+            Select="COUNT",
+            ConsistentRead=True,
+        )
+        return sum(int(page.get("Count", 0)) for page in pages)
+
     def silent(self, rule: str, *, before: float, now: float) -> list[tuple[str, float]]:
-        found: list[tuple[str, float]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "seen_at < :before AND expires_at > :now",
-            "ExpressionAttributeValues": {":pk": _s(f"seen#{rule}"), ":before": _n(before), ":now": _n(now)},
-        }
-        while True:
-            page = self._call(self._client.query, **kwargs)
-            found += [(i["sk"]["S"], float(i["seen_at"]["N"])) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = self._query_pages(
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="seen_at < :before AND expires_at > :now",
+            ExpressionAttributeValues={":pk": _s(f"seen#{rule}"), ":before": _n(before), ":now": _n(now)},
+        )
+        found = [(i["sk"]["S"], float(i["seen_at"]["N"])) for page in pages for i in page.get("Items", [])]
         return sorted(found, key=lambda item: (item[1], item[0]))
 
     def recent(self, *, limit: int = 50, now: float | None = None) -> list[NotificationRecord]:

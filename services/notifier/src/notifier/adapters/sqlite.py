@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS cooldowns (
 CREATE TABLE IF NOT EXISTS last_seen (
     rule TEXT NOT NULL, subject TEXT NOT NULL, seen_at REAL NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (rule, subject));
+CREATE TABLE IF NOT EXISTS occurrences (
+    rule TEXT NOT NULL, subject TEXT NOT NULL, window_start REAL NOT NULL, event_id TEXT NOT NULL,
+    expires_at REAL NOT NULL, PRIMARY KEY (rule, subject, window_start, event_id));
 """
 _FINAL = ("sent", "suppressed", "abandoned")
 _COLUMNS = (
@@ -144,6 +147,19 @@ class SqliteStateStore:
                 [(rule, subject, at, at + self.retention_s) for (rule, subject), at in seen.items()],
             )
 
+    def count_occurrence(self, rule: str, subject: str, *, window: tuple[float, float], event_id: str) -> int:
+        start, end = window
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO occurrences VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (rule, subject, start, event_id, end + self.retention_s),
+            )
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM occurrences WHERE rule = ? AND subject = ? AND window_start = ?",
+                (rule, subject, start),
+            ).fetchone()
+        return int(count)
+
     def silent(self, rule: str, *, before: float, now: float) -> list[tuple[str, float]]:
         with self._transaction() as db:
             rows = db.execute(
@@ -167,6 +183,7 @@ class SqliteStateStore:
             gone = db.execute("DELETE FROM notifications WHERE expires_at <= ?", (now,)).rowcount
             gone += db.execute("DELETE FROM cooldowns WHERE until <= ?", (now,)).rowcount
             gone += db.execute("DELETE FROM last_seen WHERE expires_at <= ?", (now,)).rowcount
+            gone += db.execute("DELETE FROM occurrences WHERE expires_at <= ?", (now,)).rowcount
         return int(gone)
 
     def close(self) -> None:
