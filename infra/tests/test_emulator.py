@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from tributary.procnet import listeners
 
 def test_localstack_lifecycle(tmp_path: Path) -> None:
     """It answers health on 127.0.0.1 only, and stop() ends it and removes its bucket folders."""
+    bucket = f"tributary-emulator-test-{uuid.uuid4().hex[:8]}"  # the storage folder is machine-wide
     emulator = LocalStackEmulator(tmp_path)
     emulator.start()
     try:
@@ -31,16 +33,16 @@ def test_localstack_lifecycle(tmp_path: Path) -> None:
         assert found
         assert all(listener.is_loopback for listener in found), found
         s3 = emulator_client("s3", emulator.endpoint)
-        s3.create_bucket(Bucket="tributary-emulator-test")
-        s3.put_object(Bucket="tributary-emulator-test", Key="a.txt", Body=b"x")
-        assert (LOCALSTACK_S3_STORAGE / "tributary-emulator-test").exists()
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+        assert (LOCALSTACK_S3_STORAGE / bucket).exists()
         assert (tmp_path / "localstack").is_dir()
         assert (tmp_path / "logs" / "localstack.log").is_file()
     finally:
         emulator.stop()
     assert emulator.pid is None
     assert not Path(f"/proc/{pid}").exists()
-    assert not (LOCALSTACK_S3_STORAGE / "tributary-emulator-test").exists()
+    assert not (LOCALSTACK_S3_STORAGE / bucket).exists()
     emulator.stop()  # idempotent
 
 
