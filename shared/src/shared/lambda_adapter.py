@@ -55,6 +55,7 @@ def record_to_message(record: Mapping[str, Any]) -> Message:
             for name, value in (record.get("messageAttributes") or {}).items()
             if value.get("stringValue") is not None
         },
+        trace_header=system.get("AWSTraceHeader"),
     )
 
 
