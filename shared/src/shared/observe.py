@@ -10,7 +10,7 @@ each sink (the batch tracer, the metrics). A failing sink is logged and never fa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Sized
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -114,7 +114,7 @@ class _TracedPort:
     def _timed(self, operation: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             calls = _calls.get()
-            if calls is None:
+            if calls is None or _nothing_to_do(args):
                 return method(*args, **kwargs)
             start = time.time()
             error = None
@@ -136,3 +136,8 @@ class _TracedPort:
                 )
 
         return call
+
+
+def _nothing_to_do(args: tuple[Any, ...]) -> bool:
+    """A batch call given an empty batch (``dead_letter([])``) makes no round trip: not worth a subsegment."""
+    return bool(args) and isinstance(args[0], Sized) and not isinstance(args[0], str) and len(args[0]) == 0
