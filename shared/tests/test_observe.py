@@ -102,6 +102,9 @@ def test_a_traced_port_records_calls_only_inside_a_batch() -> None:
         ("DuckDB", "write", "remote", "TimeoutError: slow"),
     ]
     assert all(c.end >= c.start for c in report.calls)
+    assert (
+        isinstance(wrapped, Store) and wrapped.rows is store.rows
+    )  # transparent to isinstance and attributes
 
 
 def test_each_message_gets_a_segment_in_its_own_trace(tracer: Tracer, emitter: InMemoryEmitter) -> None:

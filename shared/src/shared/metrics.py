@@ -19,7 +19,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from contracts import Envelope
 from shared.health import PROMETHEUS_CONTENT_TYPE
-from shared.observe import BatchReport
+from shared.observe import QUEUE, BatchReport
 
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "BatchMetrics", "Registry", "emf", "spread"]
 
@@ -87,7 +87,8 @@ class BatchMetrics:
     """A :class:`~shared.observe.BatchSink`: one EMF line per batch, and the Prometheus counters.
 
     Metrics: ``Processed`` (stored), ``Failed`` (retried + dead-lettered), ``Retried``, ``DeadLettered``,
-    ``BatchSize``, ``StoreLatency`` (time in store calls), ``EndToEndLag`` (event ``time`` → stored).
+    ``BatchSize``, ``StoreLatency`` (time in the store calls of traced ports, not the queue's),
+    ``EndToEndLag`` (event ``time`` → its batch settled; one value per stored event, at most 100).
     """
 
     def __init__(self, registry: Registry, *, service: str) -> None:
@@ -109,7 +110,7 @@ class BatchMetrics:
         )
         self._store = Histogram(
             "tributary_store_seconds",
-            "Time a batch spent in store and queue calls",
+            "Time a batch spent in store calls",
             labels,
             buckets=LATENCY_BUCKETS,
             registry=registry.prometheus,
@@ -130,7 +131,7 @@ class BatchMetrics:
             for mid, e in report.envelopes.items()
             if mid in stored_ids and isinstance(e, Envelope)
         ]
-        store_s = sum(c.end - c.start for c in report.calls)
+        store_s = sum(c.end - c.start for c in report.calls if c.name != QUEUE)
         counts = {
             "Processed": len(outcomes.done),
             "Failed": len(outcomes.retry) + len(outcomes.dead),

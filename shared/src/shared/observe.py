@@ -25,6 +25,8 @@ from shared.tracing import AWS_NAMESPACE, REMOTE_NAMESPACE, Call
 
 log = structlog.get_logger()
 
+QUEUE = "SQS"  # the name the runtime gives its queue's calls; store latency leaves them out
+
 _calls: ContextVar[list[Call] | None] = ContextVar("tributary_batch_calls", default=None)
 
 
@@ -104,6 +106,10 @@ class _TracedPort:
         self._port = port
         self._store = store
         self._namespace = namespace
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance() sees the port's class: the wrapper stays transparent
+        return type(self._port)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._port, name)

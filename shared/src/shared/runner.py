@@ -23,7 +23,7 @@ from shared.batch_tracing import BatchTracer
 from shared.health import HealthServer
 from shared.logging import configure_logging
 from shared.metrics import PROMETHEUS_CONTENT_TYPE, BatchMetrics, Registry
-from shared.observe import BatchObserver, traced
+from shared.observe import QUEUE, BatchObserver, traced
 from shared.ports import BatchHandler, MessageQueue
 from shared.processing import BatchProcessor
 from shared.settings import WorkerSettings
@@ -41,7 +41,7 @@ def build_worker(
         sinks=[BatchTracer(settings.tracer()), BatchMetrics(registry, service=settings.service)],
     )
     processor = BatchProcessor(
-        queue=traced(queue, store="SQS", aws=True),
+        queue=traced(queue, store=QUEUE, aws=True),
         handler=handler,
         service=settings.service,
         policy=settings.retry_policy(),
