@@ -113,17 +113,17 @@ def test_only_its_rule_may_send_to_its_queues(worker: tuple[ServiceManifest, Tem
 
 
 def test_alarms_notify_the_core_alarm_topic(worker: tuple[ServiceManifest, Template]) -> None:
-    """DLQ not empty, oldest message age and error rate, each notifying the alarms topic."""
-    _, template = worker
+    """DLQ not empty, oldest message age, error rate and lag (from EMF metrics), each notifying the topic."""
+    manifest, template = worker
     queue, dlq = _queues(template)
     alarms = {
         k: a["Properties"]
         for k, a in resources(template, "AWS::CloudWatch::Alarm").items()
         if k.startswith("Alarms")
     }
-    assert len(alarms) == 3
+    assert len(alarms) == 4
     by_name = {
-        next(n for n in ("DlqNotEmpty", "OldestMessageAge", "ErrorRate") if n in k): a
+        next(n for n in ("DlqNotEmpty", "OldestMessageAge", "ErrorRate", "EndToEndLag") if n in k): a
         for k, a in alarms.items()
     }
     assert by_name["DlqNotEmpty"]["Dimensions"] == [
@@ -132,19 +132,27 @@ def test_alarms_notify_the_core_alarm_topic(worker: tuple[ServiceManifest, Templ
     assert by_name["DlqNotEmpty"]["Threshold"] == 0
     assert by_name["OldestMessageAge"]["MetricName"] == "ApproximateAgeOfOldestMessage"
     assert by_name["OldestMessageAge"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue["id"], "QueueName"]}
-    assert {m["Id"] for m in by_name["ErrorRate"]["Metrics"]} >= {"messages", "retried", "deadlettered"}
+    emf = {m["Id"]: m["MetricStat"]["Metric"] for m in by_name["ErrorRate"]["Metrics"] if "MetricStat" in m}
+    assert {k: m["MetricName"] for k, m in emf.items()} == {
+        "messages": "BatchSize",
+        "retried": "Retried",
+        "deadlettered": "DeadLettered",
+    }
+    for metric in emf.values():
+        assert metric["Namespace"] == "Tributary"
+        assert metric["Dimensions"] == [{"Name": "service", "Value": manifest.name}]
+    lag = by_name["EndToEndLag"]
+    assert (lag["MetricName"], lag["Namespace"], lag["ExtendedStatistic"]) == (
+        "EndToEndLag",
+        "Tributary",
+        "p99",
+    )
+    assert lag["Threshold"] == 60_000 and lag["Dimensions"] == [{"Name": "service", "Value": manifest.name}]
     topic = {"Ref": _parameter(template, "alarm-topic-arn")}
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [topic]
         assert alarm["OKActions"] == [topic]
-    filters = resources(template, "AWS::Logs::MetricFilter")
-    assert {f["Properties"]["MetricTransformations"][0]["MetricName"] for f in filters.values()} == {
-        "Messages",
-        "Retried",
-        "DeadLettered",
-    }
-    for f in filters.values():
-        assert f["Properties"]["FilterPattern"] == '{ $.event = "batch_handled" }'
+    assert resources(template, "AWS::Logs::MetricFilter") == {}  # EMF lines need no filter
 
 
 def test_environment_is_what_the_settings_read(worker: tuple[ServiceManifest, Template]) -> None:

@@ -36,10 +36,7 @@ def build_worker(
     settings: WorkerSettings, *, queue: MessageQueue, handler: BatchHandler, registry: Registry
 ) -> Worker:
     """The worker for ``handler`` over ``queue``, tuned by ``settings``, counting into ``registry``."""
-    observer = BatchObserver(
-        service=settings.service,
-        sinks=[BatchTracer(settings.tracer()), BatchMetrics(registry, service=settings.service)],
-    )
+    observer = batch_observer(settings, registry)
     processor = BatchProcessor(
         queue=traced(queue, store=QUEUE, aws=True),
         handler=handler,
@@ -48,6 +45,17 @@ def build_worker(
         observer=observer,
     )
     return Worker(queue_=queue, processor=processor, limits=settings.limits(), poll=settings.poll())
+
+
+def batch_observer(settings: WorkerSettings, registry: Registry | None = None) -> BatchObserver:
+    """What every batch reports to: its traces (a segment per message) and metrics (EMF line, counters)."""
+    return BatchObserver(
+        service=settings.service,
+        sinks=[
+            BatchTracer(settings.tracer()),
+            BatchMetrics(registry or Registry(), service=settings.service),
+        ],
+    )
 
 
 def run_worker(
