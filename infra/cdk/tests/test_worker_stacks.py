@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from shared.manifest import ServiceManifest, load_manifests
 from tests.support.service_settings import settings_env
 from tributary_cdk.naming import TARGET_ID, TARGET_MAX_EVENT_AGE_S, TARGET_MAX_RETRY_ATTEMPTS
-from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
+from tributary_cdk.testing import Synth, actions_of, app_container, container_env, resources, role_statements
 
 WORKERS = [m.name for m in load_manifests() if m.is_worker]
 
@@ -229,7 +229,21 @@ def test_container_runs_the_service_image_with_health_check(
     assert image["source"]["dockerFile"] == f"services/{manifest.name}/Dockerfile"
     assert image["source"]["dockerBuildTarget"] == "runtime"
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
+    container = app_container(task)
     assert "/healthz" in " ".join(container["HealthCheck"]["Command"])
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["StopTimeout"] >= 60
+
+
+def test_segments_go_to_an_xray_daemon_beside_the_app(worker: tuple[ServiceManifest, Template]) -> None:
+    """A non-essential X-Ray daemon sidecar on UDP 2000, and its own policy to send segments."""
+    _, template = worker
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+    daemon = containers["xray-daemon"]
+    assert daemon["Essential"] is False and "aws-xray-daemon" in daemon["Image"]
+    assert daemon["PortMappings"] == [{"ContainerPort": 2000, "Protocol": "udp"}]
+    xray = [s for s in role_statements(template, "TaskRole") if actions_of(s)[0].startswith("xray:")]
+    assert [(sorted(actions_of(s)), s["Resource"]) for s in xray] == [
+        (["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*")
+    ]
