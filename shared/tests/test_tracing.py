@@ -146,11 +146,14 @@ def test_emit_builds_a_finished_segment_with_calls(tracer: Tracer, emitter: InMe
     assert doc["id"] == segment_id and (doc["start_time"], doc["end_time"]) == (10.0, 11.0)
     assert doc["parent_id"] == "53995c3f42cd8ad8" and doc["error"] is True and not doc.get("fault")
     subs = doc["subsegments"]
-    assert [(s["name"], s["start_time"], s["end_time"], s["parent_id"]) for s in subs] == [
-        ("DuckDB", 10.0, 10.5, segment_id),
-        ("SQS", 10.5, 10.6, segment_id),
+    assert [(s["name"], s["namespace"], s["start_time"], s["end_time"]) for s in subs] == [
+        ("DuckDB", "remote", 10.0, 10.5),
+        ("SQS", "aws", 10.5, 10.6),
     ]
+    assert len({segment_id, *(s["id"] for s in subs)}) == 3  # nested subsegments: their parent is the segment
     assert subs[1]["fault"] is True and "fault" not in subs[0]
+    assert subs[1]["metadata"] == {"tributary": {"error": "Boom: no"}}
+    assert doc["cause"]["exceptions"][0]["type"] == "KeyError"
 
 
 def test_concurrent_tasks_keep_their_own_segments(tracer: Tracer, emitter: InMemoryEmitter) -> None:
