@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from shared.testing import InMemoryEmitter
 from shared.tracing import Call, Tracer
 from tributary.cli import app
+from tributary.operators import cli_support
 from tributary.operators.trace import TraceNotFound, timeline
 
 
@@ -89,7 +90,9 @@ def _stack_dir(tmp_path: Path, segments: list[dict[str, Any]]) -> Path:
     return tmp_path
 
 
-def test_the_command_prints_the_timeline_as_json_and_as_a_table(tmp_path: Path) -> None:
+def test_the_command_prints_the_timeline_as_json_and_as_a_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--json lists the hops; the table names services, calls and errors; an unknown id exits 2."""
     data_dir = str(_stack_dir(tmp_path, _segments(["e1"])))
     runner = CliRunner()
@@ -101,7 +104,8 @@ def test_the_command_prints_the_timeline_as_json_and_as_a_table(tmp_path: Path) 
         "graph_writer",
         "graph_writer",
     ]
-    table = runner.invoke(app, ["trace", "e1", "--data-dir", data_dir], env={"COLUMNS": "250"})
+    monkeypatch.setattr(cli_support.console, "width", 250)  # a terminal's width, not a pipe's 80 columns
+    table = runner.invoke(app, ["trace", "e1", "--data-dir", data_dir])
     assert table.exit_code == 0
     for text in ("ingest", "archiver", "EventBridge.PutEvents", "S3.put", "TimeoutError: graph busy"):
         assert text in table.output
