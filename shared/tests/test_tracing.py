@@ -111,10 +111,11 @@ def test_the_callers_sampling_decision_wins(emitter: InMemoryEmitter) -> None:
 
 
 def test_a_disabled_tracer_sends_nothing_but_still_carries_headers() -> None:
-    """Without an emitter, segments are not recorded; the header keeps the caller's root."""
+    """Without an emitter nothing is recorded; the caller's root, parent and decision pass on untouched."""
     off = Tracer(service="svc", emitter=None)
     with off.segment(INCOMING) as span, span.child("S3", operation="PutObject") as call:
-        assert not off.enabled and trace_id(call.header()) == trace_id(INCOMING)
+        assert not off.enabled and not span.recording and trace_id(call.header()) == trace_id(INCOMING)
+        assert TraceContext.parse(span.header()) == TraceContext.parse(INCOMING)
 
 
 def test_an_exception_escaping_a_segment_marks_it_and_propagates(

@@ -110,14 +110,30 @@ class Call:
 
 
 class Span:
-    """An open segment or subsegment; unsampled spans carry ids and headers but record nothing."""
+    """An open segment or subsegment; unsampled spans carry ids and headers but record nothing.
 
-    def __init__(self, *, root: str, sampled: bool, entity: Any = None, segment: Any = None) -> None:
+    A span that records nothing passes on ``inherited``, the caller's segment id, as the downstream parent.
+    """
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        sampled: bool,
+        entity: Any = None,
+        segment: Any = None,
+        inherited: str | None = None,
+    ) -> None:
         self.root = root
         self.sampled = sampled
-        self.id: str = entity.id if entity is not None else _new_id()
+        self.id: str = entity.id if entity is not None else inherited or _new_id()
         self._entity = entity
         self._segment = segment if segment is not None else entity
+
+    @property
+    def recording(self) -> bool:
+        """Whether this span is being recorded (sampled, with tracing on)."""
+        return self._entity is not None
 
     def header(self, parent: str | None = None) -> str:
         """The header for work this span calls: ``Parent`` is this span, or ``parent`` if given."""
@@ -197,6 +213,7 @@ class Tracer:
 
     @property
     def enabled(self) -> bool:
+        """Whether this tracer records anything (it has an emitter)."""
         return self._emitter is not None
 
     def decide(self, context: TraceContext) -> bool:
@@ -219,7 +236,11 @@ class Tracer:
         entity = None
         if sampled:
             entity = Segment(self.service, traceid=root, parent_id=context.parent, sampled=True)
-        span = Span(root=root, sampled=sampled, entity=entity)
+        # Tracing off here: pass the caller's trace through untouched, so services downstream still record it.
+        passed_on = sampled if self.enabled else bool(context.sampled)
+        span = Span(
+            root=root, sampled=passed_on, entity=entity, inherited=None if self.enabled else context.parent
+        )
         span.annotate(**annotations)
         token = _current.set(span)
         try:
@@ -278,7 +299,7 @@ class Tracer:
 
 class _Document:
     """A finished segment as the emitters take it (they call ``serialize()``), built without the SDK's
-    entity models: a worker emits one per message, and the models cost ~15x more than a dict."""
+    entity models: a worker emits one per message, and the models cost ~10x more than a dict."""
 
     __slots__ = ("_json",)
 

@@ -79,7 +79,7 @@ class EventBridgePublisher:
         span = current_span()  # read here: the pool's threads do not inherit this context
 
         def send(chunk: list[Entry]) -> list[PublishFailure]:
-            if span is None or not span.sampled:
+            if span is None or not span.recording:
                 return self._send(chunk)
             with span.child("EventBridge", operation="PutEvents") as call:
                 call.metadata(entries=len(chunk))
