@@ -14,6 +14,7 @@ from contracts import Envelope
 from shared.errors import PermanentError, RetryableError
 from shared.lambda_adapter import lambda_handler, record_to_message
 from shared.messages import DeadLetter, Message
+from shared.observe import BatchObserver, BatchReport
 from shared.outcomes import RetryPolicy
 from shared.sqs import SqsQueue
 from shared.testing import InMemoryQueue
@@ -257,3 +258,23 @@ def test_against_sqs_dlq_and_backoff_on_real_receipts() -> None:
         # Lambda, not the adapter, deletes the settled ones; the retryable one is hidden by the backoff.
         visible = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         assert {json.loads(m["Body"])["detail"]["id"] for m in visible} == {good.id, bad.id}
+
+
+def test_an_invocation_reports_its_batch_and_reads_the_aws_trace_header(queue: InMemoryQueue) -> None:
+    """The observer gets each invocation's batch; a record's AWSTraceHeader becomes the message's header."""
+    event = envelope()
+    [message] = deliver(queue, [rule_body(event)])
+    record = sqs_record(message)
+    record["attributes"]["AWSTraceHeader"] = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    reports: list[BatchReport] = []
+    run = lambda_handler(
+        Handler(),
+        service="svc",
+        retry_policy=POLICY,
+        queue=queue,
+        observer=BatchObserver(service="svc", sinks=[reports.append]),
+    )
+    assert failures(run({"Records": [record]}, Context())) == []
+    [report] = reports
+    assert [m.trace_header for m in report.messages] == [record["attributes"]["AWSTraceHeader"]]
+    assert [m.message_id for m in report.outcomes.done] == [message.message_id]

@@ -18,7 +18,7 @@ def _free_port() -> int:
 
 
 def test_api_server_serves_the_app_and_healthz() -> None:
-    """The service's routes and /healthz answer on one port; health follows the check."""
+    """The service's routes, /healthz and /metrics answer on one port; health follows the check."""
     app = FastAPI()
 
     @app.get("/things/{name}")
@@ -27,7 +27,13 @@ def test_api_server_serves_the_app_and_healthz() -> None:
 
     healthy = {"ok": True}
     port = _free_port()
-    server = ApiServer(app, host="127.0.0.1", port=port, check=lambda: dict(healthy, service="svc"))
+    server = ApiServer(
+        app,
+        host="127.0.0.1",
+        port=port,
+        check=lambda: dict(healthy, service="svc"),
+        metrics=lambda: b"up 1\n",
+    )
     server.start()
     try:
         url = f"http://127.0.0.1:{port}"
@@ -39,6 +45,10 @@ def test_api_server_serves_the_app_and_healthz() -> None:
                 time.sleep(0.05)
         assert httpx.get(url + "/things/a").json() == {"name": "a"}
         assert httpx.get(url + "/healthz").json() == {"ok": True, "service": "svc"}
+        metrics = httpx.get(url + "/metrics")
+        assert metrics.text == "up 1\n" and metrics.headers["content-type"].startswith(
+            "text/plain; version=0.0.4"
+        )
         healthy["ok"] = False
         assert httpx.get(url + "/healthz").status_code == 503
     finally:

@@ -41,6 +41,7 @@ def test_lambda_runs_the_lambda_target_with_the_handler(variant: Synth) -> None:
     assert props["ImageConfig"] == {"Command": ["archiver.lambda_main.handler"]}
     assert props["Timeout"] == 90
     assert props["Timeout"] <= 120  # the archiver queue's visibility timeout
+    assert props["TracingConfig"] == {"Mode": "Active"}  # Lambda runs the X-Ray daemon
     (image,) = variant.assets(variant.stacks["archiver"])["dockerImages"].values()
     assert image["source"]["dockerBuildTarget"] == "lambda"
     env = container_env(archiver)

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from shared.manifest import ServiceManifest, load_manifests
 from tests.support.service_settings import settings_env
 from tributary_cdk.naming import TARGET_ID, TARGET_MAX_EVENT_AGE_S, TARGET_MAX_RETRY_ATTEMPTS
-from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
+from tributary_cdk.testing import Synth, actions_of, app_container, container_env, resources, role_statements
 
 WORKERS = [m.name for m in load_manifests() if m.is_worker]
 
@@ -113,17 +113,17 @@ def test_only_its_rule_may_send_to_its_queues(worker: tuple[ServiceManifest, Tem
 
 
 def test_alarms_notify_the_core_alarm_topic(worker: tuple[ServiceManifest, Template]) -> None:
-    """DLQ not empty, oldest message age and error rate, each notifying the alarms topic."""
-    _, template = worker
+    """DLQ not empty, oldest message age, error rate and lag (from EMF metrics), each notifying the topic."""
+    manifest, template = worker
     queue, dlq = _queues(template)
     alarms = {
         k: a["Properties"]
         for k, a in resources(template, "AWS::CloudWatch::Alarm").items()
         if k.startswith("Alarms")
     }
-    assert len(alarms) == 3
+    assert len(alarms) == 4
     by_name = {
-        next(n for n in ("DlqNotEmpty", "OldestMessageAge", "ErrorRate") if n in k): a
+        next(n for n in ("DlqNotEmpty", "OldestMessageAge", "ErrorRate", "EndToEndLag") if n in k): a
         for k, a in alarms.items()
     }
     assert by_name["DlqNotEmpty"]["Dimensions"] == [
@@ -132,19 +132,27 @@ def test_alarms_notify_the_core_alarm_topic(worker: tuple[ServiceManifest, Templ
     assert by_name["DlqNotEmpty"]["Threshold"] == 0
     assert by_name["OldestMessageAge"]["MetricName"] == "ApproximateAgeOfOldestMessage"
     assert by_name["OldestMessageAge"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue["id"], "QueueName"]}
-    assert {m["Id"] for m in by_name["ErrorRate"]["Metrics"]} >= {"messages", "retried", "deadlettered"}
+    emf = {m["Id"]: m["MetricStat"]["Metric"] for m in by_name["ErrorRate"]["Metrics"] if "MetricStat" in m}
+    assert {k: m["MetricName"] for k, m in emf.items()} == {
+        "messages": "BatchSize",
+        "retried": "Retried",
+        "deadlettered": "DeadLettered",
+    }
+    for metric in emf.values():
+        assert metric["Namespace"] == "Tributary"
+        assert metric["Dimensions"] == [{"Name": "service", "Value": manifest.name}]
+    lag = by_name["EndToEndLag"]
+    assert (lag["MetricName"], lag["Namespace"], lag["ExtendedStatistic"]) == (
+        "EndToEndLag",
+        "Tributary",
+        "p99",
+    )
+    assert lag["Threshold"] == 60_000 and lag["Dimensions"] == [{"Name": "service", "Value": manifest.name}]
     topic = {"Ref": _parameter(template, "alarm-topic-arn")}
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [topic]
         assert alarm["OKActions"] == [topic]
-    filters = resources(template, "AWS::Logs::MetricFilter")
-    assert {f["Properties"]["MetricTransformations"][0]["MetricName"] for f in filters.values()} == {
-        "Messages",
-        "Retried",
-        "DeadLettered",
-    }
-    for f in filters.values():
-        assert f["Properties"]["FilterPattern"] == '{ $.event = "batch_handled" }'
+    assert resources(template, "AWS::Logs::MetricFilter") == {}  # EMF lines need no filter
 
 
 def test_environment_is_what_the_settings_read(worker: tuple[ServiceManifest, Template]) -> None:
@@ -221,7 +229,21 @@ def test_container_runs_the_service_image_with_health_check(
     assert image["source"]["dockerFile"] == f"services/{manifest.name}/Dockerfile"
     assert image["source"]["dockerBuildTarget"] == "runtime"
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
+    container = app_container(task)
     assert "/healthz" in " ".join(container["HealthCheck"]["Command"])
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["StopTimeout"] >= 60
+
+
+def test_segments_go_to_an_xray_daemon_beside_the_app(worker: tuple[ServiceManifest, Template]) -> None:
+    """A non-essential X-Ray daemon sidecar on UDP 2000, and its own policy to send segments."""
+    _, template = worker
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+    daemon = containers["xray-daemon"]
+    assert daemon["Essential"] is False and "aws-xray-daemon" in daemon["Image"]
+    assert daemon["PortMappings"] == [{"ContainerPort": 2000, "Protocol": "udp"}]
+    xray = [s for s in role_statements(template, "TaskRole") if actions_of(s)[0].startswith("xray:")]
+    assert [(sorted(actions_of(s)), s["Resource"]) for s in xray] == [
+        (["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*")
+    ]

@@ -1,5 +1,6 @@
 """The ``tributary`` command: bring the local stack up, run the demo, and operate it (topology, status,
-DLQs, replay — see :mod:`tributary.operators.commands` and :mod:`tributary.operators.dlq_commands`)."""
+DLQs, replay, trace — see :mod:`tributary.operators.commands`, :mod:`tributary.operators.dlq_commands` and
+:mod:`tributary.operators.trace`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tributary.emulator import EmulatorError
 from tributary.emulators import make_emulator
 from tributary.operators import commands as ops
 from tributary.operators.dlq_commands import dlq_app
+from tributary.operators.trace import trace_command
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.stack import Stack, StackError
@@ -136,6 +138,7 @@ app.command("topology")(ops.topology)
 app.command("status")(ops.status)
 app.add_typer(dlq_app, name="dlq")
 app.command("replay")(ops.replay_command)
+app.command("trace")(trace_command)
 
 deploy.register(app)  # provision, deploy
 

@@ -2,8 +2,9 @@
 
 ``with Stack() as stack:`` starts LocalStack on the host, provisions the bus, queues, DLQs, rules and a
 bucket unique to this stack from the service manifests, starts every service as its own process, and
-writes ``<data_dir>/stack.json`` for tools and tests that run beside it. Leaving the block (normally or on an
-exception) stops everything in reverse order, removes the emulator's leftovers and ``stack.json``.
+writes ``<data_dir>/stack.json`` for tools and tests that run beside it. Leaving the block (normally or on
+an exception) stops everything in reverse order, removes the emulator's leftovers and ``stack.json``.
+Services send their X-Ray segments to the stack's collector, which writes ``<data_dir>/traces.jsonl``.
 
 A data folder hosts one stack at a time (``stack.lock``).
 """
@@ -31,11 +32,13 @@ from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
 from tributary.provision import Topology, provision, serves_dynamodb
 from tributary.supervisor import ServiceSpec, Supervisor
+from tributary.trace_collector import TraceCollector
 from tributary.watcher import DlqWatcher
 
 log = structlog.get_logger(__name__)
 
 STACK_FILE = "stack.json"
+TRACES_FILE = "traces.jsonl"
 LOCK_FILE = "stack.lock"
 
 
@@ -98,6 +101,7 @@ class Stack:
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
         self._exit = ExitStack()
+        self.traces = TraceCollector(self.data_dir / TRACES_FILE)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -122,6 +126,8 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._exit.enter_context(self._lock())
+            self.traces.start()  # the X-Ray daemon stand-in every service sends segments to
+            self._exit.callback(self.traces.stop)
             if self.emulator.pid is None:
                 self._exit.callback(self.emulator.stop)
                 self.emulator.start()
@@ -190,6 +196,8 @@ class Stack:
             "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIALS["aws_secret_access_key"],
             "TRIBUTARY_BUS_NAME": self.bus_name,
             "TRIBUTARY_BUCKET": self.bucket,
+            "AWS_XRAY_DAEMON_ADDRESS": self.traces.address,
+            "TRIBUTARY_TRACE_SAMPLE_RATE": "1.0",  # locally, every trace: there is no bill
         }
 
     def _start_watcher(self) -> None:
@@ -292,6 +300,7 @@ class Stack:
             "topics": topics,
             "services": services,
             "data_dir": str(self.data_dir),
+            "traces": str(self.traces.path),
             "pid": os.getpid(),
         }
 

@@ -6,28 +6,13 @@ events to an SQS queue) must behave alike, so tests written against the fake hol
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import boto3
 import pytest
 
-from contracts import Envelope
-from ingest.adapters.eventbridge import EventBridgePublisher
-from ingest.ports import EventPublisher
 from ingest.testing import InMemoryPublisher
+from tests.support.bus import Bus, eventbridge_bus
 from tests.support.envelopes import envelope
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
-
-
-@dataclass
-class Bus:
-    """A publisher and a way to read back, in any order, what reached its bus."""
-
-    publisher: EventPublisher
-    delivered: Callable[[], list[Envelope]]
 
 
 def _in_memory() -> Bus:
@@ -35,33 +20,9 @@ def _in_memory() -> Bus:
     return Bus(publisher, lambda: list(publisher.published))
 
 
-def _eventbridge() -> Bus:
-    events = boto3.client("events", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    events.create_event_bus(Name="tributary")
-    queue = sqs.create_queue(QueueName="everything")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name="everything", EventBusName="tributary", EventPattern=json.dumps({"source": [{"prefix": ""}]})
-    )
-    events.put_targets(Rule="everything", EventBusName="tributary", Targets=[{"Id": "queue", "Arn": arn}])
-
-    def delivered() -> list[Envelope]:
-        out = []
-        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-            for message in messages:
-                body = json.loads(message["Body"])
-                assert body["detail-type"] == f"{body['detail']['type']}.v{body['detail']['version']}"
-                out.append(Envelope.model_validate(body["detail"]))
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return out
-
-    return Bus(EventBridgePublisher(client=events, bus_name="tributary", max_attempts=1), delivered)
-
-
 @pytest.fixture(params=["in-memory", "eventbridge"])
 def bus(request: pytest.FixtureRequest, aws: None) -> Bus:
-    return _in_memory() if request.param == "in-memory" else _eventbridge()
+    return _in_memory() if request.param == "in-memory" else eventbridge_bus()
 
 
 def test_published_envelopes_arrive_once_and_unchanged(bus: Bus) -> None:

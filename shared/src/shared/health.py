@@ -1,4 +1,4 @@
-"""A tiny ``GET /healthz`` server for processes that serve no other HTTP (queue workers)."""
+"""A tiny ``GET /healthz`` and ``GET /metrics`` server for processes that serve no other HTTP (workers)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,37 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
 
 class HealthServer:
-    """Serves ``/healthz``: 200 with ``check()``'s JSON while ``check()["ok"]`` is true, else 503."""
+    """Serves ``/healthz``: 200 with ``check()``'s JSON while ``check()["ok"]`` is true, else 503; and
+    ``/metrics``: ``metrics()``, Prometheus text, when given."""
 
-    def __init__(self, *, host: str, port: int, check: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        check: Callable[[], dict[str, Any]],
+        metrics: Callable[[], bytes] | None = None,
+    ) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?")[0] != "/healthz":
+                path = self.path.split("?")[0]
+                if path == "/metrics" and metrics is not None:
+                    self._answer(200, PROMETHEUS_CONTENT_TYPE, metrics())
+                elif path == "/healthz":
+                    report = check()
+                    self._answer(
+                        200 if report.get("ok") else 503, "application/json", json.dumps(report).encode()
+                    )
+                else:
                     self.send_error(404)
-                    return
-                report = check()
-                body = json.dumps(report).encode()
-                self.send_response(200 if report.get("ok") else 503)
-                self.send_header("Content-Type", "application/json")
+
+            def _answer(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -25,6 +25,7 @@ import structlog
 
 from shared.errors import RetryableError
 from shared.messages import DeadLetter, Message
+from shared.observe import BatchObserver
 from shared.outcomes import RetryPolicy
 from shared.ports import BatchHandler, MessageQueue
 from shared.processing import BatchProcessor
@@ -55,6 +56,7 @@ def record_to_message(record: Mapping[str, Any]) -> Message:
             for name, value in (record.get("messageAttributes") or {}).items()
             if value.get("stringValue") is not None
         },
+        trace_header=system.get("AWSTraceHeader"),
     )
 
 
@@ -88,7 +90,12 @@ class _InvocationQueue:
 
 
 def lambda_handler(
-    batch_handler: BatchHandler, *, service: str, retry_policy: RetryPolicy, queue: MessageQueue
+    batch_handler: BatchHandler,
+    *,
+    service: str,
+    retry_policy: RetryPolicy,
+    queue: MessageQueue,
+    observer: BatchObserver | None = None,
 ) -> LambdaHandler:
     """A Lambda handler for an SQS event source mapping with ``ReportBatchItemFailures``.
 
@@ -99,6 +106,8 @@ def lambda_handler(
             ``maxReceiveCount`` so the runtime dead-letters with a reason before the redrive policy does.
         queue: the source queue and its DLQ (e.g. :class:`~shared.sqs.SqsQueue`): used for DLQ sends and
             visibility backoff, never to receive or delete.
+        observer: where each invocation's batch reports (traces, EMF metrics); see
+            :func:`shared.runner.batch_observer`.
 
     Returns:
         ``handler(event, context)`` returning ``{"batchItemFailures": [{"itemIdentifier": id}, …]}``.
@@ -114,7 +123,7 @@ def lambda_handler(
         messages = [record_to_message(r) for r in records]
         invocation = _InvocationQueue(queue)
         processor = BatchProcessor(
-            queue=invocation, handler=batch_handler, service=service, policy=retry_policy
+            queue=invocation, handler=batch_handler, service=service, policy=retry_policy, observer=observer
         )
         request_id = getattr(context, "aws_request_id", None)
         with structlog.contextvars.bound_contextvars(aws_request_id=request_id):

@@ -20,7 +20,8 @@ class Message:
     """One received queue message.
 
     ``receive_count`` is SQS's ``ApproximateReceiveCount`` (1 on the first delivery);
-    ``first_received_ms`` its ``ApproximateFirstReceiveTimestamp``.
+    ``first_received_ms`` its ``ApproximateFirstReceiveTimestamp``; ``trace_header`` its ``AWSTraceHeader``
+    (emulators drop it: the envelope's ``trace`` stands in).
     """
 
     message_id: str
@@ -29,6 +30,7 @@ class Message:
     receive_count: int = 1
     first_received_ms: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
+    trace_header: str | None = None
 
     @property
     def size(self) -> int:

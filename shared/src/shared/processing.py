@@ -16,6 +16,7 @@ import structlog
 from contracts import Envelope
 from shared.errors import ContractError, RetryableError, TributaryError
 from shared.messages import Message, parse_envelope
+from shared.observe import BatchObserver
 from shared.outcomes import Outcomes, RetryPolicy, sort_outcomes
 from shared.ports import BatchHandler, MessageQueue
 
@@ -36,17 +37,25 @@ class BatchProcessor:
     """Handles one batch of received messages end to end."""
 
     def __init__(
-        self, *, queue: MessageQueue, handler: BatchHandler, service: str, policy: RetryPolicy
+        self,
+        *,
+        queue: MessageQueue,
+        handler: BatchHandler,
+        service: str,
+        policy: RetryPolicy,
+        observer: BatchObserver | None = None,
     ) -> None:
         self._queue = queue
         self._handler = handler
         self._service = service
         self._policy = policy
+        self._observer = observer or BatchObserver(service=service)
         self.stats = Stats()
 
     def process(self, messages: Sequence[Message]) -> Outcomes:
         """Handle ``messages`` and settle every one of them with the queue."""
         started = time.perf_counter()
+        watch = self._observer.watch(messages)  # times store and queue calls; reports to traces and metrics
         envelopes: dict[str, Envelope | ContractError] = {}
         for message in messages:
             try:
@@ -67,6 +76,7 @@ class BatchProcessor:
                 fates.append((message, batch_error or failures.get(parsed.id)))
         outcomes = sort_outcomes(fates, service=self._service, policy=self._policy)
         self._settle(outcomes)
+        watch.done(envelopes, outcomes)
         self.stats.add(
             batches=1,
             received=len(messages),

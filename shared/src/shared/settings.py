@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.outcomes import RetryPolicy
+from shared.tracing import Tracer, udp_emitter
 from shared.worker import BatchLimits, PollSettings
 
 
@@ -21,6 +22,22 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65535, description="0: no HTTP server (workers)")
     log_level: str = "INFO"
+    trace_enabled: bool = True
+    trace_sample_rate: float = Field(default=0.05, ge=0, le=1, description="share of new traces recorded")
+    trace_fixed_target_per_s: int = Field(default=1, ge=0, description="traces recorded each second first")
+    xray_daemon_address: str = Field(
+        default="127.0.0.1:2000",
+        validation_alias=AliasChoices("AWS_XRAY_DAEMON_ADDRESS", "TRIBUTARY_XRAY_DAEMON_ADDRESS"),
+    )
+
+    def tracer(self) -> Tracer:
+        """This service's tracer: UDP to the X-Ray daemon, or off (``TRIBUTARY_TRACE_ENABLED=false``)."""
+        return Tracer(
+            service=self.service,
+            emitter=udp_emitter(self.xray_daemon_address) if self.trace_enabled else None,
+            sample_rate=self.trace_sample_rate,
+            fixed_target_per_s=self.trace_fixed_target_per_s,
+        )
 
 
 class WorkerSettings(ServiceSettings):

@@ -39,7 +39,11 @@ class SqsQueue:
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=min(max_messages, _SQS_BATCH),
             WaitTimeSeconds=wait_s,
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"],
+            MessageSystemAttributeNames=[
+                "ApproximateReceiveCount",
+                "ApproximateFirstReceiveTimestamp",
+                "AWSTraceHeader",
+            ],
             MessageAttributeNames=["All"],
         )
         return [_to_message(m) for m in response.get("Messages", [])]
@@ -121,4 +125,5 @@ def _to_message(raw: dict[str, Any]) -> Message:
         attributes={
             k: v["StringValue"] for k, v in raw.get("MessageAttributes", {}).items() if "StringValue" in v
         },
+        trace_header=system.get("AWSTraceHeader"),
     )

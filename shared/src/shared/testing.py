@@ -7,11 +7,12 @@ completion for the ledger. Time is injectable, so tests never sleep.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Concatenate
+from typing import Any, Concatenate
 
 from shared.idempotency import Claim, Landed, LedgerRow, decide
 from shared.messages import DeadLetter, Message
@@ -159,3 +160,16 @@ class InMemoryLedger:
         for id_ in gone:
             del self.rows[id_]
         return len(gone)
+
+
+class InMemoryEmitter:
+    """An X-Ray :class:`~shared.tracing.Emitter` keeping each segment as the JSON document the daemon gets."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.documents: list[dict[str, Any]] = []
+
+    def send_entity(self, entity: Any) -> None:
+        document = json.loads(entity.serialize())
+        with self._lock:
+            self.documents.append(document)

@@ -72,6 +72,7 @@ class AlarmThresholds:
 
     oldest_message_age_s: int = 600
     error_rate: float = 0.05
+    end_to_end_lag_s: int = 60
     http_5xx_rate: float = 0.01
 
 

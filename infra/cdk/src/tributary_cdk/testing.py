@@ -65,13 +65,19 @@ def resources(template: Template, type_: str) -> dict[str, Any]:
     return dict(template.find_resources(type_))
 
 
+def app_container(task: dict[str, Any]) -> dict[str, Any]:
+    """The service's own container of a task definition (beside it: the X-Ray daemon)."""
+    containers: list[dict[str, Any]] = task["Properties"]["ContainerDefinitions"]
+    (container,) = [c for c in containers if c["Name"] == "app"]
+    return container
+
+
 def container_env(template: Template) -> dict[str, Any]:
     """The environment of the stack's single task definition or function."""
     tasks = resources(template, "AWS::ECS::TaskDefinition")
     if tasks:
         (task,) = tasks.values()
-        (container,) = task["Properties"]["ContainerDefinitions"]
-        return {e["Name"]: e["Value"] for e in container["Environment"]}
+        return {e["Name"]: e["Value"] for e in app_container(task)["Environment"]}
     (function,) = resources(template, "AWS::Lambda::Function").values()
     env: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
     return env

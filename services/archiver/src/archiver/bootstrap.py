@@ -9,6 +9,7 @@ from archiver.manifest import MANIFEST
 from archiver.writer import ArchiveWriter
 from shared import aws
 from shared.idempotency import SqliteLedger
+from shared.observe import traced
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 
@@ -29,8 +30,8 @@ def build(settings: ArchiverSettings) -> tuple[SqsQueue, ArchiveWriter]:
     """The queue and the batch handler, wired to SQS, S3 and the ledger file."""
     queue = SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
     writer = ArchiveWriter(
-        store=S3ArchiveStore(client=aws.client("s3"), bucket=settings.bucket),
-        ledger=SqliteLedger(settings.data_dir / "ledger.sqlite3"),
+        store=traced(S3ArchiveStore(client=aws.client("s3"), bucket=settings.bucket), store="S3", aws=True),
+        ledger=traced(SqliteLedger(settings.data_dir / "ledger.sqlite3"), store="SQLite"),
         lease_s=settings.visibility_timeout_s,
         dedupe_window_s=settings.dedupe_window_s,
     )

@@ -16,6 +16,7 @@ from typing import Any
 from archiver.bootstrap import ArchiverSettings, build
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
+from shared.runner import batch_observer
 
 
 @cache
@@ -23,7 +24,13 @@ def _sqs_handler() -> LambdaHandler:
     settings = ArchiverSettings()  # type: ignore[call-arg]  # bucket and queue URLs come from the environment
     configure_logging(settings.service, settings.log_level)
     queue, writer = build(settings)
-    return lambda_handler(writer, service=settings.service, retry_policy=settings.retry_policy(), queue=queue)
+    return lambda_handler(
+        writer,
+        service=settings.service,
+        retry_policy=settings.retry_policy(),
+        queue=queue,
+        observer=batch_observer(settings),
+    )
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:

@@ -23,8 +23,11 @@ from graph_writer.api import create_app
 from graph_writer.manifest import MANIFEST
 from graph_writer.writer import GraphWriter
 from shared import aws
+from shared.observe import traced
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
+
+STORE_NAMES = {"falkordb": "FalkorDB", "neptune": "Neptune"}  # as traces name them
 
 
 class GraphWriterSettings(WorkerSettings):
@@ -97,6 +100,11 @@ def build(settings: GraphWriterSettings) -> GraphService:
     """The queue, the batch handler and the read API, wired to SQS and the graph store."""
     queue = build_queue(settings)
     store, close = build_store(settings)
+    neptune = settings.graph_store == "neptune"
     return GraphService(
-        queue=queue, writer=GraphWriter(store=store), store=store, api=create_app(store), close=close
+        queue=queue,
+        writer=GraphWriter(store=traced(store, store=STORE_NAMES[settings.graph_store], aws=neptune)),
+        store=store,
+        api=create_app(store),
+        close=close,
     )

@@ -17,6 +17,7 @@ from graph_writer.bootstrap import GraphWriterSettings, build_queue, build_store
 from graph_writer.writer import GraphWriter
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
+from shared.runner import batch_observer
 
 
 @cache
@@ -31,6 +32,7 @@ def _sqs_handler() -> LambdaHandler:
         service=settings.service,
         retry_policy=settings.retry_policy(),
         queue=build_queue(settings),
+        observer=batch_observer(settings),
     )
 
 

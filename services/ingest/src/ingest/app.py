@@ -1,15 +1,21 @@
-"""The HTTP API: ``POST /v1/events``, ``GET /healthz``, OpenAPI at ``/docs``.
+"""The HTTP API: ``POST /v1/events``, ``GET /healthz``, ``GET /metrics``, OpenAPI at ``/docs``.
 
 Status codes: 202 when every valid event is on the bus (the body lists accepted and rejected events);
 503 when some valid events could not be put on the bus (they are listed as rejected with
 ``retryable: true`` and their ids, so a producer can resend exactly those); 400 malformed JSON; 413 body
 over the limit; 415 not JSON; 422 a body that is not ``{"events": [...]}``.
+
+With a tracer, each request is a segment continuing the incoming ``X-Amzn-Trace-Id`` (or a new trace), its
+envelopes carry the header onwards, and the answer names the trace in ``X-Amzn-Trace-Id``. The segment is
+held in a context variable, so concurrent requests never see each other's.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +28,11 @@ from pydantic import BaseModel
 
 from contracts import EventIn
 from ingest.handlers import FieldError, Limits, Rejection, RequestShapeError, events_of, validate_events
+from ingest.metrics import IngestMetrics
 from ingest.ports import EventPublisher
-from shared.tracing import continue_or_start
+from shared.metrics import Registry
+from shared.runner import add_metrics_route
+from shared.tracing import Span, Tracer, continue_or_start
 
 log = structlog.get_logger()
 
@@ -90,8 +99,11 @@ def create_app(
     limits: Limits,
     max_body_bytes: int,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    tracer: Tracer | None = None,
+    registry: Registry | None = None,
 ) -> FastAPI:
-    """The ingest API over ``publisher``."""
+    """The ingest API over ``publisher``, traced by ``tracer`` and counted in ``registry`` when given."""
+    metrics = IngestMetrics(registry) if registry else None
     app = FastAPI(title="Tributary ingest", version="1", summary="Publish events onto the Tributary bus.")
     request_schema, request_defs = _request_schema()
     default_openapi = app.openapi
@@ -107,6 +119,9 @@ def create_app(
     def healthz() -> dict[str, Any]:
         return {"ok": True, "service": "ingest"}
 
+    if registry:
+        add_metrics_route(app, registry.exposition)
+
     @app.post(
         "/v1/events",
         status_code=202,
@@ -121,22 +136,52 @@ def create_app(
     )
     async def publish(request: Request) -> JSONResponse:
         """Validate up to ``limits.max_events`` events and put the valid ones on the bus."""
+        started = time.perf_counter()
+        incoming = request.headers.get("x-amzn-trace-id")
+        with tracer.segment(incoming) if tracer else nullcontext() as span:
+            response, accepted, rejected, bus_failures = await receive(request, span)
+            if span:
+                span.annotate(status=response.status_code, accepted=accepted, rejected=rejected)
+                response.headers["X-Amzn-Trace-Id"] = span.header()
+        fields = (
+            metrics.request(
+                status=response.status_code,
+                accepted=accepted,
+                rejected=rejected,
+                bus_failures=bus_failures,
+                seconds=time.perf_counter() - started,
+            )
+            if metrics
+            else {}
+        )
+        log.info(
+            "events_received",
+            status=response.status_code,
+            accepted=accepted,
+            rejected=rejected,
+            bus_failures=bus_failures,
+            **fields,
+        )
+        return response
+
+    async def receive(request: Request, span: Span | None) -> tuple[JSONResponse, int, int, int]:
+        """The answer to one request, and its accepted, rejected and bus-failed event counts."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return _error(415, "unsupported_media_type", "send the events as application/json")
+            return _error(415, "unsupported_media_type", "send the events as application/json"), 0, 0, 0
         try:
             body = await _read_limited(request, max_body_bytes)
         except BodyTooLarge:
-            return _error(413, "body_too_large", f"request body is over {max_body_bytes} bytes")
+            return _error(413, "body_too_large", f"request body is over {max_body_bytes} bytes"), 0, 0, 0
         try:
             doc = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: too deep
-            return _error(400, "malformed_json", f"body is not valid JSON: {exc}")
+            return _error(400, "malformed_json", f"body is not valid JSON: {exc}"), 0, 0, 0
         try:
             raw = events_of(doc, limits)
         except RequestShapeError as exc:
-            return _error(422, "invalid_request", str(exc))
-        trace = continue_or_start(request.headers.get("x-amzn-trace-id"))
+            return _error(422, "invalid_request", str(exc)), 0, 0, 0
+        trace = span.header() if span else continue_or_start(request.headers.get("x-amzn-trace-id"))
         validated = validate_events(raw, now=clock(), trace=trace, limits=limits)
         envelopes = [e for _, e in validated.accepted]
         failures = await run_in_threadpool(publisher.publish, envelopes) if envelopes else []
@@ -159,13 +204,11 @@ def create_app(
             )
         rejected.sort(key=lambda r: r.index)
         retry_later = any(f.retryable for f in failures)
-        log.info(
-            "events_received", accepted=len(accepted), rejected=len(rejected), bus_failures=len(failures)
-        )
-        return JSONResponse(
+        response = JSONResponse(
             {"accepted": accepted, "rejected": [asdict(r) for r in rejected]},
             status_code=503 if retry_later else 202,
             headers={"Retry-After": "1"} if retry_later else None,
         )
+        return response, len(accepted), len(rejected), len(failures)
 
     return app

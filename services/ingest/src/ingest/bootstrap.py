@@ -9,6 +9,7 @@ from ingest.adapters.eventbridge import EventBridgePublisher
 from ingest.app import create_app
 from ingest.handlers import Limits
 from shared import aws
+from shared.metrics import Registry
 from shared.settings import ServiceSettings
 
 
@@ -35,4 +36,10 @@ def build_app(settings: IngestSettings) -> FastAPI:
         concurrency=settings.put_concurrency,
     )
     limits = Limits(max_events=settings.max_events_per_request, max_event_bytes=settings.max_event_bytes)
-    return create_app(publisher=publisher, limits=limits, max_body_bytes=settings.max_body_bytes)
+    return create_app(
+        publisher=publisher,
+        limits=limits,
+        max_body_bytes=settings.max_body_bytes,
+        tracer=settings.tracer(),
+        registry=Registry(),
+    )

@@ -34,11 +34,15 @@ from notifier.ports import NotificationChannel, NotificationStateStore
 from notifier.rulefile import load_rules
 from notifier.rules import LOG, SNS, RuleSet, WebhookTarget
 from shared import aws
+from shared.observe import traced
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 
 EXAMPLE_RULES = "rules.example.yaml"
 ALERTS_TOPIC_ENV = "TRIBUTARY_TOPIC_ALERTS_ARN"
+
+
+CHANNEL_NAMES = {SNS: "SNS", LOG: "log"}  # as traces name them; other channels are webhooks
 
 
 class StartupError(RuntimeError):
@@ -160,8 +164,16 @@ def build(settings: NotifierSettings) -> Service:
     except BaseException:
         http.close()
         raise
+    dynamodb = settings.state_backend == "dynamodb"
     notifier = Notifier(
-        rules=rules, store=store, channels=channels, lease_s=settings.visibility_timeout_s, clock=time.time
+        rules=rules,
+        store=traced(store, store="DynamoDB" if dynamodb else "SQLite", aws=dynamodb),
+        channels={
+            name: traced(channel, store=CHANNEL_NAMES.get(name, f"webhook:{name}"), aws=name == SNS)
+            for name, channel in channels.items()
+        },
+        lease_s=settings.visibility_timeout_s,
+        clock=time.time,
     )
     return Service(
         queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),

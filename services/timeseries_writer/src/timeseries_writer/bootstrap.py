@@ -15,6 +15,7 @@ import httpx
 from pydantic import Field, SecretStr
 
 from shared import aws
+from shared.observe import traced
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
@@ -25,6 +26,8 @@ from timeseries_writer.handlers import TimeWindow
 from timeseries_writer.manifest import MANIFEST, RETENTION
 from timeseries_writer.ports import SeriesReader, SeriesStore
 from timeseries_writer.writer import SeriesWriter
+
+STORE_NAMES = {"duckdb": "DuckDB", "timestream": "Timestream", "influx": "InfluxDB"}  # as traces name them
 
 
 class SeriesSettings(WorkerSettings):
@@ -96,7 +99,10 @@ def build(settings: SeriesSettings) -> Service:
     )
     return Service(
         queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
-        writer=SeriesWriter(store=store, window=window),
+        writer=SeriesWriter(
+            store=traced(store, store=STORE_NAMES[settings.store], aws=settings.store == "timestream"),
+            window=window,
+        ),
         reader=store if isinstance(store, DuckDBSeriesStore) else None,
         limits=QueryLimits(max_buckets=settings.query_max_buckets),
         store=store,

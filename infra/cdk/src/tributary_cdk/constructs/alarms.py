@@ -2,8 +2,10 @@
 
 - a worker's DLQ is not empty (anything there needs an operator: peek, fix, redrive);
 - its oldest message is older than a threshold (the service is down or cannot keep up);
-- its error rate, from the runtime's ``batch_handled`` log lines turned into metrics: messages retried or
+- its error rate, from the runtime's per-batch EMF log lines (``shared.metrics``: namespace ``Tributary``,
+  dimension ``service``), which CloudWatch Logs turns into metrics with no filter: messages retried or
   dead-lettered per message received, so Fargate and Lambda compute are judged alike;
+- its end-to-end lag (event ``time`` → stored), p99 from the same EMF lines;
 - for an HTTP front, the share of 5xx answers and the absence of healthy targets.
 """
 
@@ -13,17 +15,16 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from tributary_cdk.config import AlarmThresholds
 
-NAMESPACE = "Tributary"
+NAMESPACE = "Tributary"  # shared.metrics.NAMESPACE
 MINUTE = cdk.Duration.minutes(1)
-# The runtime's per-batch log line (shared.processing.BatchProcessor): {"event": "batch_handled", ...}.
-BATCH_FIELDS = {"Messages": "$.messages", "Retried": "$.retried", "DeadLettered": "$.dead_lettered"}
+# The EMF metrics of the runtime's per-batch line (shared.metrics.BatchMetrics) the error rate uses.
+ERROR_RATE_METRICS = {"messages": "BatchSize", "retried": "Retried", "deadlettered": "DeadLettered"}
 
 
 class _Alarms(Construct):
@@ -40,7 +41,7 @@ class _Alarms(Construct):
 
 
 class WorkerAlarms(_Alarms):
-    """DLQ not empty, oldest message age, and error rate of one worker service."""
+    """DLQ not empty, oldest message age, error rate and end-to-end lag of one worker service."""
 
     def __init__(
         self,
@@ -50,7 +51,6 @@ class WorkerAlarms(_Alarms):
         service: str,
         queue: sqs.IQueue,
         dlq: sqs.IQueue,
-        log_group: logs.ILogGroup,
         alarm_topic: sns.ITopic,
         thresholds: AlarmThresholds,
     ) -> None:
@@ -81,26 +81,7 @@ class WorkerAlarms(_Alarms):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
-        metrics = {}
-        for name, field in BATCH_FIELDS.items():
-            logs.MetricFilter(
-                self,
-                f"{name}Filter",
-                log_group=log_group,
-                filter_pattern=logs.FilterPattern.string_value("$.event", "=", "batch_handled"),
-                metric_namespace=NAMESPACE,
-                metric_name=name,
-                metric_value=field,
-                dimensions={"Service": "$.service"},
-                unit=cloudwatch.Unit.COUNT,
-            )
-            metrics[name.lower()] = cloudwatch.Metric(
-                namespace=NAMESPACE,
-                metric_name=name,
-                dimensions_map={"Service": service},
-                statistic="Sum",
-                period=MINUTE,
-            )
+        metrics = {key: _emf_metric(service, name, "Sum") for key, name in ERROR_RATE_METRICS.items()}
         self.error_rate = cloudwatch.MathExpression(
             expression="(retried + deadlettered) / IF(messages > 0, messages, 1)",
             using_metrics=metrics,
@@ -115,6 +96,21 @@ class WorkerAlarms(_Alarms):
                 " dead-lettered",
                 metric=self.error_rate,
                 threshold=thresholds.error_rate,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+        self._notify(
+            cloudwatch.Alarm(
+                self,
+                "EndToEndLag",
+                alarm_description=f"{service}: p99 from an event's time to stored is over"
+                f" {thresholds.end_to_end_lag_s} s",
+                metric=_emf_metric(service, "EndToEndLag", "p99"),
+                threshold=thresholds.end_to_end_lag_s * 1000,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=5,
                 datapoints_to_alarm=3,
@@ -190,3 +186,14 @@ class HttpAlarms(_Alarms):
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             )
         )
+
+
+def _emf_metric(service: str, name: str, statistic: str) -> cloudwatch.Metric:
+    """A metric of the runtime's EMF lines for ``service``, per minute."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic=statistic,
+        period=MINUTE,
+    )

@@ -149,7 +149,6 @@ class ServiceStack(cdk.Stack):
             service=manifest.name,
             queue=queues.queue,
             dlq=queues.dlq,
-            log_group=worker.log_group,
             alarm_topic=core.alarm_topic,
             thresholds=config.alarms,
         )

@@ -3,6 +3,10 @@
 Entries go out in PutEvents calls of at most 10 entries and ``max_request_bytes`` (sized as AWS sizes them),
 several calls at once. Failed entries are retried alone, with exponential backoff and jitter (tenacity),
 until they succeed or the attempts run out; entries the bus refuses as malformed are not retried.
+
+When a traced request publishes, each call is a subsegment of the request's segment, and its entries'
+``TraceHeader`` and envelope ``trace`` name that subsegment as their parent, so each worker's segment hangs
+under the PutEvents call that carried its event. (The header keeps its length, so chunk sizes hold.)
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponen
 
 from contracts import Envelope
 from ingest.ports import PublishFailure
+from shared.tracing import Span, current_span
 
 log = structlog.get_logger()
 
@@ -71,8 +76,26 @@ class EventBridgePublisher:
 
     def publish(self, envelopes: Sequence[Envelope]) -> list[PublishFailure]:
         entries = [(i, self._entry(e)) for i, e in enumerate(envelopes)]
-        results = self._pool.map(self._send, chunks(entries, self._max_bytes))
+        span = current_span()  # read here: the pool's threads do not inherit this context
+
+        def send(chunk: list[Entry]) -> list[PublishFailure]:
+            if span is None or not span.recording:
+                return self._send(chunk)
+            with span.child("EventBridge", operation="PutEvents") as call:
+                call.metadata(entries=len(chunk))
+                for index, entry in chunk:
+                    self._reparent(entry, envelopes[index], call)
+                return self._send(chunk)
+
+        results = self._pool.map(send, chunks(entries, self._max_bytes))
         return [failure for chunk_failures in results for failure in chunk_failures]
+
+    @staticmethod
+    def _reparent(entry: dict[str, Any], envelope: Envelope, call: Span) -> None:
+        """Name ``call`` as the parent in the entry's trace header and in the envelope it carries."""
+        header = call.header()
+        entry["TraceHeader"] = header
+        entry["Detail"] = envelope.model_copy(update={"trace": header}).model_dump_json()
 
     def _entry(self, envelope: Envelope) -> dict[str, Any]:
         entry = {

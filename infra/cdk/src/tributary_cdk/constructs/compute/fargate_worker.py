@@ -21,6 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from tributary_cdk.config import FargateCompute
+from tributary_cdk.constructs.compute import xray
 from tributary_cdk.constructs.compute.health import health_check
 
 STOP_TIMEOUT = cdk.Duration.seconds(90)
@@ -67,6 +68,7 @@ class FargateWorker(Construct):
             health_check=health_check(),
             stop_timeout=STOP_TIMEOUT,
         )
+        xray.add_daemon(self, task, log_group=self.log_group)
         self.task_definition = task
         self.security_group = ec2.SecurityGroup(
             self,

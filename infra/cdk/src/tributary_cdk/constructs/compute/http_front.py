@@ -26,6 +26,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from tributary_cdk.config import FargateCompute
+from tributary_cdk.constructs.compute import xray
 from tributary_cdk.constructs.compute.health import HTTP_PORT, health_check
 from tributary_cdk.nag import Suppression, suppress
 
@@ -79,6 +80,7 @@ class HttpFront(Construct):
             port_mappings=[ecs.PortMapping(container_port=HTTP_PORT)],
             stop_timeout=cdk.Duration.seconds(30),
         )
+        xray.add_daemon(self, task, log_group=self.log_group)
         self.pattern = patterns.ApplicationLoadBalancedFargateService(
             self,
             "Service",

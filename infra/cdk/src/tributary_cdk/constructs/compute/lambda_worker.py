@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from tributary_cdk.config import LambdaCompute
+from tributary_cdk.constructs.compute import xray
 
 
 class LambdaWorker(Construct):
@@ -76,6 +77,7 @@ class LambdaWorker(Construct):
                 report_batch_item_failures=True,
             )
         )
+        xray.trace_function(self, self.function)
         role = self.function.role
         assert role is not None  # a function created without a role gets one
         self.role: iam.IRole = role
