@@ -57,7 +57,8 @@ class Stack:
         emulator: an emulator; one that is not started yet is started and stopped by the stack, one that
             is already running is only used (tests share one per module). Default: ``$TRIBUTARY_EMULATOR``
             (``localstack`` unless set).
-        bus_name: the EventBridge bus, also the prefix of queue and rule names.
+        bus_name: the EventBridge bus, also the prefix of queue and rule names (default ``tributary``; on an
+            emulator the stack does not own, ``tributary-<6 hex>``, so stacks sharing it never meet).
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
@@ -72,7 +73,7 @@ class Stack:
         data_dir: Path | None = None,
         manifests: Sequence[ServiceManifest] | None = None,
         emulator: Emulator | None = None,
-        bus_name: str = "tributary",
+        bus_name: str | None = None,
         bucket: str | None = None,
         region: str = REGION,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
@@ -85,7 +86,8 @@ class Stack:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
         self.emulator: Emulator = emulator or make_emulator(default_emulator_name(), self.data_dir)
-        self.bus_name = bus_name
+        shared = not self.emulator.owned
+        self.bus_name = bus_name or (f"tributary-{secrets.token_hex(3)}" if shared else "tributary")
         self.bucket = bucket or unique_bucket_name()
         self.region = region
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
