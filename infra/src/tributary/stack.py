@@ -26,6 +26,7 @@ import structlog
 
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
+from tributary.awsproxy import AwsProxy
 from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
@@ -65,6 +66,8 @@ class Stack:
         python: the interpreter that runs services (default: this one).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
+        aws_proxy: route each service's AWS calls through its own listener of an
+            :class:`~tributary.awsproxy.AwsProxy` (:attr:`proxy`: call counts per hop, injected throttling).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Stack:
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
         watch_dlqs_s: float | None = 5.0,
+        aws_proxy: bool = False,
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
@@ -96,6 +100,8 @@ class Stack:
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._watch_dlqs_s = watch_dlqs_s
+        self._aws_proxy = aws_proxy
+        self._proxy: AwsProxy | None = None
         self._topology: Topology | None = None
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
@@ -128,6 +134,8 @@ class Stack:
                 self._exit.callback(self.emulator.stop)
                 self.emulator.start()
             self.emulator.track_bucket(self.bucket)
+            if self._aws_proxy:
+                self._proxy = self._exit.enter_context(AwsProxy(self.emulator.endpoint))
             self._topology = provision(
                 sqs=self.client("sqs"),
                 events=self.client("events"),
@@ -166,6 +174,7 @@ class Stack:
         finally:
             self._exit = ExitStack()
             self._supervisor = None
+            self._proxy = None
         log.info("stack_stopped", ms=round((time.monotonic() - started) * 1000))
 
     def _lock(self) -> IO[str]:
@@ -228,6 +237,8 @@ class Stack:
                 env["TRIBUTARY_STATE_TABLE_CREATE"] = "true"
         for topic, arn in self.topology.topics.get(manifest.name, {}).items():
             env[f"TRIBUTARY_TOPIC_{topic.upper()}_ARN"] = arn
+        if self._proxy is not None:
+            env["AWS_ENDPOINT_URL"] = self._proxy.listen(manifest.name)
         env.update(self._service_env.get(manifest.name, {}))
         return ServiceSpec(manifest=manifest, env=env)
 
@@ -244,6 +255,13 @@ class Stack:
         if self._supervisor is None:
             raise StackError("stack not running")
         return self._supervisor
+
+    @property
+    def proxy(self) -> AwsProxy:
+        """The AWS proxy the services call through (``aws_proxy=True`` only)."""
+        if self._proxy is None:
+            raise StackError("stack runs without an AWS proxy (aws_proxy=False) or is not running")
+        return self._proxy
 
     @property
     def stack_file(self) -> Path:
@@ -284,6 +302,7 @@ class Stack:
             "state_backend": "dynamodb" if self._dynamodb else "sqlite",
             "emulator_pid": self.emulator.pid,
             "aws_endpoint": self.emulator.endpoint,
+            "aws_proxy": self._proxy.endpoints if self._proxy else None,
             "region": self.region,
             "ingest_url": self.ingest_url,
             **urls,
