@@ -17,21 +17,19 @@ Each trade has two or three player movements, each making a TRADED_TO and a LEFT
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import json_log, publish, rss_mb, wait
 from falkordb import FalkorDB
 
 from contracts import Envelope
@@ -75,14 +73,14 @@ def trade_events(count: int, *, tag: str, now: datetime, players: int = 5000) ->
     return events
 
 
-def _edges(events: list[dict[str, Any]]) -> int:
+def edges_of(events: list[dict[str, Any]]) -> int:
     return 2 * sum(len(e["data"]["movements"]) for e in events)
 
 
 def store_only(folder: Path, events: list[dict[str, Any]]) -> None:
     now = datetime.now(UTC)
     envelopes = [Envelope.model_validate(e | {"ingested_at": now}) for e in events]
-    edges = _edges(events)
+    edges = edges_of(events)
     for fsync in ("always", "everysec"):
         server = EmbeddedFalkorServer(folder / f"falkor-{fsync}", appendfsync=fsync)
         server.start()
@@ -121,42 +119,6 @@ def store_only(folder: Path, events: list[dict[str, Any]]) -> None:
             server.stop()
 
 
-def _wait(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
-def _publish(client: StackClient, events: list[dict[str, Any]], threads: int = 2) -> None:
-    parts = [events[i::threads] for i in range(threads)]
-    workers = [threading.Thread(target=client.publish, args=(part,), daemon=True) for part in parts]
-    for w in workers:
-        w.start()
-    for w in workers:
-        while w.is_alive():
-            w.join(timeout=0.5)
-
-
-def _log(path: Path) -> list[dict[str, Any]]:
-    lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        try:
-            lines.append(json.loads(text))
-        except json.JSONDecodeError:
-            continue
-    return lines
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def whole_path(folder: Path, emulator: str, events: list[dict[str, Any]]) -> None:
     data_dir = folder / f"stack-{emulator}"
     env = {"graph_writer": {"TRIBUTARY_RECEIVE_WAIT_S": "1"}}
@@ -168,18 +130,18 @@ def whole_path(folder: Path, emulator: str, events: list[dict[str, Any]]) -> Non
     ) as stack:
         client = StackClient(stack.describe())
         url = client.description.get("graph_url") or client.description["services"]["graph_writer"]["url"]
-        edges = _edges(events)
+        edges = edges_of(events)
 
         def stored() -> int:
             rels = httpx.get(f"{url}/graph/stats", timeout=60).json()["relationships"]
             return int(rels["TRADED_TO"] + rels["LEFT"])
 
         started = time.monotonic()
-        _publish(client, events)
+        publish(client, events)
         published_s = time.monotonic() - started
-        done = _wait(lambda: stored() == edges, timeout_s=1800)
+        done = wait(lambda: stored() == edges, timeout_s=1800)
         elapsed = time.monotonic() - started
-        log = _log(Path(client.description["services"]["graph_writer"]["log"]))
+        log = json_log(Path(client.description["services"]["graph_writer"]["log"]))
         writes = [e for e in log if e.get("event") == "graph_written"]
         batches = [e for e in log if e.get("event") == "graph_batch_written"]
         handled = [e for e in log if e.get("event") == "batch_handled"]
@@ -200,8 +162,8 @@ def whole_path(folder: Path, emulator: str, events: list[dict[str, Any]]) -> Non
             f" mean batch handled {statistics.mean([h['ms'] for h in handled] or [0]):.0f} ms)"
         )
         print(
-            f"  RSS after the run: worker {_rss_mb(pid):.0f} MB,"
-            f" its FalkorDB server {_rss_mb(server_pid):.0f} MB"
+            f"  RSS after the run: worker {rss_mb(pid):.0f} MB,"
+            f" its FalkorDB server {rss_mb(server_pid):.0f} MB"
         )
 
 
@@ -214,7 +176,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="graph-bench-"))
     try:
         events = trade_events(args.trades, tag=uuid.uuid4().hex[:6], now=datetime.now(UTC))
-        print(f"{args.trades:,} trade events, {_edges(events):,} edges")
+        print(f"{args.trades:,} trade events, {edges_of(events):,} edges")
         store_only(folder, events)
         if not args.no_stack:
             for emulator in ("ministack", "localstack") if args.emulator == "both" else (args.emulator,):

@@ -16,21 +16,19 @@ Run: ``.venv/bin/python bench/series_bench.py [--readings 10000] [--duplicates 1
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import json_log, publish, rss_mb, wait
 
 from ingest.manifest import MANIFEST as INGEST
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
@@ -139,46 +137,13 @@ def _series(url: str, site: str, now: datetime, agg: str) -> list[dict[str, Any]
     )
 
 
-def _stored(url: str, site: str, now: datetime) -> int:
+def stored_points(url: str, site: str, now: datetime) -> int:
     return sum(b["count"] for b in _series(url, site, now, "count"))
-
-
-def _publish(client: StackClient, events: list[dict[str, Any]], threads: int = 2) -> None:
-    """Publish with a few concurrent producers, as a fleet of gateways would."""
-    parts = [events[i::threads] for i in range(threads)]
-    workers = [threading.Thread(target=client.publish, args=(part,), daemon=True) for part in parts]
-    for w in workers:
-        w.start()
-    for w in workers:
-        while w.is_alive():  # join in slices so Ctrl-C stops the run (and the stack) at once
-            w.join(timeout=0.5)
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def _worker_log(stack: Stack) -> list[dict[str, Any]]:
     path = Path(stack.describe()["services"]["timeseries_writer"]["log"])
-    lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        try:
-            lines.append(json.loads(text))
-        except json.JSONDecodeError:
-            continue
-    return lines
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
+    return json_log(path)
 
 
 def whole_path(folder: Path, count: int, duplicates: int) -> None:
@@ -191,9 +156,9 @@ def whole_path(folder: Path, count: int, duplicates: int) -> None:
         site = f"site-bench-{uuid.uuid4().hex[:6]}"
         events = readings(count, site=site, now=now, prefix=f"b-{uuid.uuid4().hex[:6]}")
         started = time.monotonic()
-        _publish(client, events)
+        publish(client, events)
         published_s = time.monotonic() - started
-        done = _wait(lambda: _stored(url, site, now) == count, timeout_s=900)
+        done = wait(lambda: stored_points(url, site, now) == count, timeout_s=900)
         elapsed = time.monotonic() - started
         log = _worker_log(stack)
         writes = [e for e in log if e.get("event") == "points_written"]
@@ -219,20 +184,20 @@ def whole_path(folder: Path, count: int, duplicates: int) -> None:
             f"  worker time per batch: {statistics.mean(handled or [0]):.0f} ms handled (parse, write, settle"
             f" with SQS), of which {write_ms:.0f} ms mapping + store write"
         )
-        print(f"  worker RSS after the run: {_rss_mb(pid):.0f} MB")
+        print(f"  worker RSS after the run: {rss_mb(pid):.0f} MB")
 
         if duplicates:
             site = f"site-dup-{uuid.uuid4().hex[:6]}"
             events = readings(duplicates, site=site, now=now, prefix=f"d-{uuid.uuid4().hex[:6]}")
             started = time.monotonic()
-            _publish(client, events)
-            _wait(lambda: _stored(url, site, now) == duplicates, timeout_s=600)
+            publish(client, events)
+            wait(lambda: stored_points(url, site, now) == duplicates, timeout_s=600)
             once = {agg: _series(url, site, now, agg) for agg in ("avg", "min", "max", "sum", "count")}
-            _publish(client, events)
+            publish(client, events)
             queue = client.description["queues"]["timeseries_writer"]
-            _wait(lambda: client.queue_depth(queue["url"]) == 0, timeout_s=600)
+            wait(lambda: client.queue_depth(queue["url"]) == 0, timeout_s=600)
             time.sleep(2)
-            _wait(lambda: client.queue_depth(queue["url"]) == 0, timeout_s=600)
+            wait(lambda: client.queue_depth(queue["url"]) == 0, timeout_s=600)
             twice = {agg: _series(url, site, now, agg) for agg in once}
             verdict = "identical" if twice == once else "DIFFERENT"
             print(

@@ -14,8 +14,9 @@ from tests.support.envelopes import envelope
 from tributary import deploy as deploy_module
 from tributary.aws import emulator_client
 from tributary.cli import app
-from tributary.deploy import RunningEmulator, deploy, provision_only
+from tributary.deploy import deploy, provision_only
 from tributary.emulator import EmulatorError
+from tributary.endpoint import EndpointEmulator
 from tributary.localstack import LocalStackEmulator
 from tributary.stack import Stack
 
@@ -123,4 +124,4 @@ def test_deploy_refuses_an_unknown_service(localstack: LocalStackEmulator) -> No
 def test_no_emulator_at_the_endpoint_is_a_clear_error() -> None:
     """Nothing listening: the error names the URL instead of a connection traceback."""
     with pytest.raises(EmulatorError, match="is it running"):
-        RunningEmulator("localstack", "http://127.0.0.1:9", timeout_s=0.5).start()
+        EndpointEmulator("http://127.0.0.1:9", name="localstack", timeout_s=0.5).start()

@@ -17,7 +17,7 @@ import yaml
 
 from shared.manifest import ServiceManifest, load_manifests
 from tests.support.service_settings import settings_env
-from tributary.deploy import RunningEmulator
+from tributary.endpoint import EndpointEmulator
 from tributary.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def test_aws_environment_matches_the_local_stack(
     stack = Stack(
         data_dir=tmp_path,
         manifests=[],
-        emulator=RunningEmulator("localstack", provisioning["endpoint"]),
+        emulator=EndpointEmulator(provisioning["endpoint"], name="localstack"),
         bucket=provisioning["bucket"],
         bus_name=provisioning["bus"],
     )

@@ -1,12 +1,20 @@
-"""The e2e suite's stacks: a fresh local stack per emulator, or the running one in ``TRIBUTARY_STACK_FILE``.
+"""The e2e suite's stacks, in three modes; tests see only a stack's description (``stack.json``).
 
-Tests see only a stack's description (``stack.json``) and talk to its endpoints, so the same tests run
-against LocalStack and MiniStack on the host, an emulator elsewhere, or a deployment on AWS. Without
-``TRIBUTARY_STACK_FILE`` every e2e test runs once per emulator in ``TRIBUTARY_E2E_EMULATORS`` (default: both);
-pytest groups the tests by emulator, so each emulator's stack starts once.
+- **Host emulators** (default): a fresh local stack per emulator in ``TRIBUTARY_E2E_EMULATORS`` (default:
+  both LocalStack and MiniStack, started on the host); pytest groups the tests by emulator, so each
+  emulator's stack starts once.
+- **An external endpoint**: ``LOCALSTACK_ENDPOINT`` (a URL or ``host:port``, e.g. the docker-compose
+  LocalStack) names an emulator something else runs; the stacks start no emulator, they provision into
+  that one (a bus of their own) and run the services against it.
+- **A running or deployed stack**: ``TRIBUTARY_STACK_FILE`` is its description; one whose
+  ``aws_endpoint`` is null is on AWS and is reached with the standard credential chain.
+  ``TRIBUTARY_E2E_EMULATORS=aws`` asks for that mode; without a stack file, or without credentials, the
+  tests are skipped and the header says why.
 
-A test that needs an API only some emulators offer is marked
-``@pytest.mark.emulators("localstack", reason=…)`` and is skipped on the others with that reason.
+Tests talk only to the description's endpoints, so the same tests run in every mode. A test that needs an
+API only some emulators offer is marked ``@pytest.mark.emulators("localstack", reason=…)`` and is skipped on
+the others with that reason. Tests that build stacks of their own (to kill workers, to configure rules)
+skip on an ``external`` stack and run on an endpoint.
 """
 
 from __future__ import annotations
@@ -22,8 +30,10 @@ import pytest
 
 from ingest.manifest import MANIFEST as INGEST
 from shared.manifest import ServiceManifest
+from tributary.aws import credentials_available
 from tributary.client import StackClient
-from tributary.emulators import EMULATORS, make_emulator
+from tributary.emulators import EMULATORS, ENDPOINT, make_emulator
+from tributary.endpoint import ENDPOINT_ENV, endpoint_from_env
 from tributary.stack import Stack
 
 # Short waits so a test's end state is reached in seconds, not in production-sized batching windows.
@@ -35,14 +45,40 @@ E2E_SERVICE_ENV = {
 
 
 def e2e_emulators() -> list[str]:
-    """The emulators the suite runs on: ``external`` when a stack file is given."""
+    """The stacks the suite runs on: ``external`` for a given stack file (or ``aws``), ``endpoint`` for
+    ``LOCALSTACK_ENDPOINT``, else host emulators."""
     if os.environ.get("TRIBUTARY_STACK_FILE"):
         return ["external"]
+    if os.environ.get(ENDPOINT_ENV):
+        return [ENDPOINT]
     names = [n.strip() for n in os.environ.get("TRIBUTARY_E2E_EMULATORS", ",".join(EMULATORS)).split(",")]
+    if names == ["aws"]:
+        return ["external"]
     unknown = [n for n in names if n not in EMULATORS]
     if unknown:
-        raise pytest.UsageError(f"TRIBUTARY_E2E_EMULATORS names unknown emulators: {unknown}")
+        raise pytest.UsageError(f"TRIBUTARY_E2E_EMULATORS names unknown emulators: {unknown} (or: aws)")
     return names
+
+
+def external_stack() -> tuple[dict[str, Any] | None, str]:
+    """The given stack's description, or ``None`` and why the suite cannot run on it."""
+    path = os.environ.get("TRIBUTARY_STACK_FILE")
+    if not path:
+        return None, "real AWS: no deployed stack given (TRIBUTARY_STACK_FILE=<its stack.json>)"
+    description: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    if description.get("aws_endpoint") is None and not credentials_available():
+        return None, f"real AWS: {path} is a stack on AWS, but no AWS credentials are configured"
+    return description, f"the stack in {path} ({description.get('aws_endpoint') or 'AWS'})"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    modes = e2e_emulators()
+    if modes == ["external"]:
+        description, why = external_stack()
+        return f"e2e: on {why}" if description else f"e2e: skipped: {why}"
+    if modes == [ENDPOINT]:
+        return f"e2e: on the endpoint {endpoint_from_env()} ({ENDPOINT_ENV}), no emulator started"
+    return f"e2e: on host emulators {', '.join(modes)}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,7 +98,7 @@ def _only_on_marked_emulators(request: pytest.FixtureRequest) -> None:
     if marker is None or "emulator_name" not in request.fixturenames:
         return
     name = request.getfixturevalue("emulator_name")
-    if name != "external" and name not in marker.args:
+    if name not in {"external", ENDPOINT} and name not in marker.args:
         pytest.skip(f"not on {name}: {marker.kwargs.get('reason', 'needs ' + ', '.join(marker.args))}")
 
 
@@ -92,9 +128,11 @@ def run_crash_stack(manifest: ServiceManifest, tmp_path_factory: pytest.TempPath
 def stack_description(
     emulator_name: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    external = os.environ.get("TRIBUTARY_STACK_FILE")
-    if external:
-        yield json.loads(Path(external).read_text(encoding="utf-8"))
+    if emulator_name == "external":
+        description, why = external_stack()
+        if description is None:
+            pytest.skip(why)
+        yield description
         return
     data_dir = tmp_path_factory.mktemp(f"stack-{emulator_name}")
     with start_stack(emulator_name, data_dir, service_env=E2E_SERVICE_ENV) as stack:

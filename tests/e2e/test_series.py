@@ -36,7 +36,7 @@ from tributary.stack import Stack
 pytestmark = pytest.mark.e2e
 
 READINGS_OVERRIDE = os.environ.get("TRIBUTARY_E2E_SERIES_READINGS")
-READINGS_BY_EMULATOR = {"ministack": 10_000, "localstack": 1_000, "external": 1_000}
+READINGS_BY_EMULATOR = {"ministack": 10_000, "localstack": 1_000, "external": 1_000, "endpoint": 1_000}
 SERVICE = "timeseries_writer"
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from tributary import deploy
 from tributary.emulator import EmulatorError
-from tributary.emulators import make_emulator
+from tributary.emulators import default_emulator_name, make_emulator
 from tributary.operators import commands as ops
 from tributary.operators.dlq_commands import dlq_app
 from tributary.operators.trace import trace_command
@@ -92,16 +92,25 @@ def _watch(stack: Stack) -> None:
 def up(
     data_dir: DataDir = None,
     emulator: Annotated[
-        str,
-        typer.Option(help="The local AWS emulator: localstack or ministack.", envvar="TRIBUTARY_EMULATOR"),
-    ] = "localstack",
+        str | None,
+        typer.Option(
+            help="The AWS emulator: localstack or ministack (started here), or endpoint (the one at"
+            " LOCALSTACK_ENDPOINT, which is the default when that is set; localstack otherwise).",
+            envvar="TRIBUTARY_EMULATOR",
+        ),
+    ] = None,
     bus_name: Annotated[
-        str, typer.Option(help="EventBridge bus name (prefix of queues and rules).")
-    ] = "tributary",
+        str | None,
+        typer.Option(
+            help="EventBridge bus name (prefix of queues and rules); default tributary, or a unique"
+            " tributary-<hex> on an endpoint."
+        ),
+    ] = None,
 ) -> None:
     """Start the emulator, provision from the manifests, run every service; Ctrl-C stops it all."""
     folder = (data_dir or default_data_dir()).resolve()
-    stack = Stack(data_dir=folder, emulator=make_emulator(emulator, folder), bus_name=bus_name)
+    chosen = make_emulator(emulator or default_emulator_name(), folder)
+    stack = Stack(data_dir=folder, emulator=chosen, bus_name=bus_name)
     _stop_on_signals()
     code = 0
     try:

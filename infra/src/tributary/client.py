@@ -1,7 +1,7 @@
 """Talking to a running stack from its description (``stack.json``): publish, read the archive, queues.
 
 Only the description's endpoints are used, never emulator internals, so the same code reads a LocalStack
-stack, a MiniStack one or a deployed one on AWS.
+stack, a MiniStack one or a deployed one on AWS (``aws_endpoint`` null: the standard credential chain).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tributary.aws import emulator_client
+from tributary.aws import stack_client
 
 
 @dataclass(kw_only=True)
@@ -36,8 +36,8 @@ class StackClient:
 
     def aws(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = emulator_client(
-                service, self.description["aws_endpoint"], region=self.description["region"]
+            self._clients[service] = stack_client(
+                service, self.description.get("aws_endpoint"), region=self.description["region"]
             )
         return self._clients[service]
 

@@ -4,8 +4,8 @@
   (default: all) and nothing else; what the one-shot container of ``docker-compose.yml`` runs.
 - :func:`deploy` (``tributary deploy SERVICE --target localstack``): that one service's queue, DLQ, rule and
   topics, then one process of it, as ``tributary up`` would start it. It is a :class:`~tributary.stack.Stack`
-  of one manifest on a :class:`RunningEmulator`, so the environment the process gets is exactly the local
-  stack's, and ``<data dir>/stack.json`` describes it while it runs.
+  of one manifest on an :class:`~tributary.endpoint.EndpointEmulator`, so the environment the process gets
+  is exactly the local stack's, and ``<data dir>/stack.json`` describes it while it runs.
 
 The emulator is only used, never started or stopped, and nothing is removed from it afterwards: the point of
 a per-service deploy is that the rest of the topology stays as it is.
@@ -20,7 +20,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
-import httpx
 import structlog
 import typer
 from rich.console import Console
@@ -29,6 +28,7 @@ from rich.table import Table
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import REGION, emulator_client
 from tributary.emulator import EmulatorError
+from tributary.endpoint import EndpointEmulator
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.provision import Topology, provision
@@ -38,59 +38,6 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 DEFAULT_BUCKET = "tributary-archive"
-HEALTH_PATHS = {"localstack": "/_localstack/health", "ministack": "/_ministack/health"}
-
-
-class RunningEmulator:
-    """An emulator someone else runs: :meth:`start` only waits for its health URL, :meth:`stop` does nothing.
-
-    Args:
-        name: ``localstack`` or ``ministack`` (picks the health URL).
-        endpoint: its gateway, e.g. ``http://127.0.0.1:4566``.
-        timeout_s: how long :meth:`start` waits for it to answer.
-    """
-
-    def __init__(self, name: str, endpoint: str, *, timeout_s: float = 30.0) -> None:
-        if name not in HEALTH_PATHS:
-            raise ValueError(f"unknown target {name!r} (known: {', '.join(HEALTH_PATHS)})")
-        self.name = name
-        self._endpoint = endpoint.rstrip("/")
-        self._timeout_s = timeout_s
-
-    @property
-    def endpoint(self) -> str:
-        return self._endpoint
-
-    @property
-    def pid(self) -> int | None:
-        return None  # not ours
-
-    def start(self) -> None:
-        """Wait until the emulator answers its health URL.
-
-        Raises:
-            EmulatorError: it did not answer 200 within the timeout.
-        """
-        url = self._endpoint + HEALTH_PATHS[self.name]
-        deadline = time.monotonic() + self._timeout_s
-        last = "no answer"
-        while True:
-            try:
-                response = httpx.get(url, timeout=2.0)
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = str(exc) or type(exc).__name__
-            if time.monotonic() >= deadline:
-                raise EmulatorError(f"no {self.name} answering at {url} ({last}): is it running?")
-            time.sleep(0.5)
-
-    def stop(self) -> None:
-        """Leave the emulator running: it is not ours."""
-
-    def track_bucket(self, bucket: str) -> None:
-        """Nothing to clean up afterwards: the bucket stays for the rest of the topology."""
 
 
 def _manifest(service: str, manifests: Sequence[ServiceManifest] | None) -> ServiceManifest:
@@ -119,7 +66,7 @@ def provision_only(
         ValueError: an unknown service name.
         botocore.exceptions.ClientError: a provisioning call failed.
     """
-    RunningEmulator(target, endpoint, timeout_s=timeout_s).start()
+    EndpointEmulator(endpoint, name=target, timeout_s=timeout_s).start()
     chosen = [_manifest(s, manifests) for s in services] if services else manifests
     clients = {
         name: emulator_client(name, endpoint, region=region) for name in ("sqs", "events", "s3", "sns")
@@ -161,7 +108,7 @@ def deploy(
     stack = Stack(
         data_dir=data_dir or default_data_dir() / "deploy" / service,
         manifests=[manifest],
-        emulator=RunningEmulator(target, endpoint),
+        emulator=EndpointEmulator(endpoint, name=target),
         bus_name=bus_name,
         bucket=bucket,
         service_env={service: dict(service_env or {})},

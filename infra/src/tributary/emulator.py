@@ -39,10 +39,12 @@ class Emulator(Protocol):
     """A local AWS endpoint that a stack provisions into and points its services at.
 
     ``start()`` returns once the endpoint answers; ``stop()`` is idempotent, never hangs for longer than
-    its timeout, and removes whatever the emulator left outside its data folder.
+    its timeout, and removes whatever the emulator left outside its data folder. ``owned`` is false for an
+    endpoint something else runs (:mod:`tributary.endpoint`), which other stacks may share.
     """
 
     name: str
+    owned: bool
 
     @property
     def endpoint(self) -> str: ...
@@ -79,6 +81,7 @@ class HostEmulator(ABC):
 
     name: str
     health_path: str
+    owned = True
 
     def __init__(
         self,

@@ -27,6 +27,7 @@ import structlog
 
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
+from tributary.awsproxy import AwsProxy
 from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
@@ -60,13 +61,16 @@ class Stack:
         emulator: an emulator; one that is not started yet is started and stopped by the stack, one that
             is already running is only used (tests share one per module). Default: ``$TRIBUTARY_EMULATOR``
             (``localstack`` unless set).
-        bus_name: the EventBridge bus, also the prefix of queue and rule names.
+        bus_name: the EventBridge bus, also the prefix of queue and rule names (default ``tributary``; on an
+            emulator the stack does not own, ``tributary-<6 hex>``, so stacks sharing it never meet).
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
         python: the interpreter that runs services (default: this one).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
+        aws_proxy: route each service's AWS calls through its own listener of an
+            :class:`~tributary.awsproxy.AwsProxy` (:attr:`proxy`: call counts per hop, injected throttling).
     """
 
     def __init__(
@@ -75,7 +79,7 @@ class Stack:
         data_dir: Path | None = None,
         manifests: Sequence[ServiceManifest] | None = None,
         emulator: Emulator | None = None,
-        bus_name: str = "tributary",
+        bus_name: str | None = None,
         bucket: str | None = None,
         region: str = REGION,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
@@ -84,11 +88,13 @@ class Stack:
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
         watch_dlqs_s: float | None = 5.0,
+        aws_proxy: bool = False,
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
         self.emulator: Emulator = emulator or make_emulator(default_emulator_name(), self.data_dir)
-        self.bus_name = bus_name
+        shared = not self.emulator.owned
+        self.bus_name = bus_name or (f"tributary-{secrets.token_hex(3)}" if shared else "tributary")
         self.bucket = bucket or unique_bucket_name()
         self.region = region
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
@@ -97,6 +103,8 @@ class Stack:
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._watch_dlqs_s = watch_dlqs_s
+        self._aws_proxy = aws_proxy
+        self._proxy: AwsProxy | None = None
         self._topology: Topology | None = None
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
@@ -132,6 +140,8 @@ class Stack:
                 self._exit.callback(self.emulator.stop)
                 self.emulator.start()
             self.emulator.track_bucket(self.bucket)
+            if self._aws_proxy:
+                self._proxy = self._exit.enter_context(AwsProxy(self.emulator.endpoint))
             self._topology = provision(
                 sqs=self.client("sqs"),
                 events=self.client("events"),
@@ -170,6 +180,7 @@ class Stack:
         finally:
             self._exit = ExitStack()
             self._supervisor = None
+            self._proxy = None
         log.info("stack_stopped", ms=round((time.monotonic() - started) * 1000))
 
     def _lock(self) -> IO[str]:
@@ -234,6 +245,8 @@ class Stack:
                 env["TRIBUTARY_STATE_TABLE_CREATE"] = "true"
         for topic, arn in self.topology.topics.get(manifest.name, {}).items():
             env[f"TRIBUTARY_TOPIC_{topic.upper()}_ARN"] = arn
+        if self._proxy is not None:
+            env["AWS_ENDPOINT_URL"] = self._proxy.listen(manifest.name)
         env.update(self._service_env.get(manifest.name, {}))
         return ServiceSpec(manifest=manifest, env=env)
 
@@ -250,6 +263,13 @@ class Stack:
         if self._supervisor is None:
             raise StackError("stack not running")
         return self._supervisor
+
+    @property
+    def proxy(self) -> AwsProxy:
+        """The AWS proxy the services call through (``aws_proxy=True`` only)."""
+        if self._proxy is None:
+            raise StackError("stack runs without an AWS proxy (aws_proxy=False) or is not running")
+        return self._proxy
 
     @property
     def stack_file(self) -> Path:
@@ -290,6 +310,7 @@ class Stack:
             "state_backend": "dynamodb" if self._dynamodb else "sqlite",
             "emulator_pid": self.emulator.pid,
             "aws_endpoint": self.emulator.endpoint,
+            "aws_proxy": self._proxy.endpoints if self._proxy else None,
             "region": self.region,
             "ingest_url": self.ingest_url,
             **urls,

@@ -73,7 +73,7 @@ def build_store(settings: GraphWriterSettings) -> tuple[CypherGraphStore, Callab
     from falkordb import FalkorDB
 
     server = EmbeddedFalkorServer(settings.data_dir / "falkordb", appendfsync=settings.falkordb_appendfsync)
-    server.start()
+    server.start_or_attach()  # replicas share one server: the first owns it
     try:
         db = FalkorDB(**server.client_kwargs())
         store = FalkorGraphStore(

@@ -190,6 +190,28 @@ def test_a_second_owner_of_the_folder_is_refused(server: EmbeddedFalkorServer) -
     assert server.pid is not None and _players(server) == []
 
 
+def test_a_replica_attaches_to_the_owners_server(server: EmbeddedFalkorServer) -> None:
+    """A second process of the folder uses the running server: both see each other's writes."""
+    replica = EmbeddedFalkorServer(server.directory, start_timeout_s=5)
+    assert replica.start_or_attach() is False
+    try:
+        assert replica.pid is None
+        FalkorDB(**replica.client_kwargs()).select_graph("g").query("CREATE (:Player {name: 'from-replica'})")
+        assert _players(server) == ["from-replica"]
+    finally:
+        replica.stop()
+    assert server.pid is not None and _players(server) == ["from-replica"]
+    owner = EmbeddedFalkorServer(server.directory.parent / "other")
+    assert owner.start_or_attach() is True
+    owner.stop()
+
+
+def test_attaching_with_no_server_fails_within_its_timeout(tmp_path: Path) -> None:
+    """Nothing serves the folder: attach gives up after its start timeout with a clear error."""
+    with pytest.raises(FalkorServerError, match="not ready"):
+        EmbeddedFalkorServer(tmp_path / "falkordb", start_timeout_s=0.5).attach()
+
+
 def test_a_server_that_cannot_start_reports_its_log(tmp_path: Path) -> None:
     """Bad module arguments: the server exits and the error carries its log tail."""
     broken = EmbeddedFalkorServer(

@@ -15,7 +15,9 @@ and reattaches to whatever a registry file names. We use only its binaries and r
 - with every file under one folder: config, socket, pid, log and ``appendonlydir/`` (``appendonly yes``;
   ``appendfsync always`` by default, so a write is on disk before it is acknowledged; no RDB snapshots);
 - owning that folder through an exclusive ``flock`` (released by the kernel when the owner dies); whoever
-  takes the lock first stops a server a dead owner left behind, if its pid file names one still running.
+  takes the lock first stops a server a dead owner left behind, if its pid file names one still running;
+- replicas of graph_writer share the folder: the first to take the lock owns the server, the others
+  attach to its socket (:meth:`EmbeddedFalkorServer.start_or_attach`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ _SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the terminating NUL
 
 class FalkorServerError(RuntimeError):
     """The embedded server could not be started (folder in use, binary missing, it exited or hung)."""
+
+
+class FolderOwnedError(FalkorServerError):
+    """Another live process owns the folder (and its server)."""
 
 
 def _quote(value: str) -> str:
@@ -165,18 +171,13 @@ class EmbeddedFalkorServer:
         """Take the folder, stop a server a dead owner left, start ours and wait until it answers.
 
         Raises:
-            FalkorServerError: another live process owns the folder, or the server did not come up.
+            FolderOwnedError: another live process owns the folder.
+            FalkorServerError: the server did not come up.
         """
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._take_lock()
         try:
-            if len(str(self.socket_path).encode()) > _SOCKET_PATH_MAX:
-                if not Path("/proc/self/fd").is_dir():
-                    raise FalkorServerError(
-                        f"socket path {self.socket_path} is over {_SOCKET_PATH_MAX} bytes and there is no"
-                        " /proc/self/fd to shorten it: use a shorter data dir"
-                    )
-                self._dir_fd = os.open(self.directory, os.O_PATH | os.O_DIRECTORY)
+            self._open_directory()
             self._stop_leftover()
             server, module = _binaries()
             self.config_path.write_text(self._config(), encoding="utf-8")
@@ -203,13 +204,49 @@ class EmbeddedFalkorServer:
             ms=round((time.monotonic() - started) * 1000),
         )
 
+    def attach(self) -> None:
+        """Use the server that another process (a replica) owns in this folder, once it answers.
+
+        The owner's server stops with its owner; an attached process then gets connection errors.
+
+        Raises:
+            FalkorServerError: nothing answered on the folder's socket within the start timeout.
+        """
+        try:
+            self._open_directory()
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("falkordb_attached", socket=self.connect_path)
+
+    def start_or_attach(self) -> bool:
+        """:meth:`start`, or :meth:`attach` when another live process owns the folder; True if we own it."""
+        try:
+            self.start()
+        except FolderOwnedError:
+            self.attach()
+            return False
+        return True
+
+    def _open_directory(self) -> None:
+        """Where the socket path is too long, reach it through a descriptor of the folder."""
+        if len(str(self.socket_path).encode()) <= _SOCKET_PATH_MAX:
+            return
+        if not Path("/proc/self/fd").is_dir():
+            raise FalkorServerError(
+                f"socket path {self.socket_path} is over {_SOCKET_PATH_MAX} bytes and there is no"
+                " /proc/self/fd to shorten it: use a shorter data dir"
+            )
+        self._dir_fd = os.open(self.directory, os.O_PATH | os.O_DIRECTORY)
+
     def _take_lock(self) -> None:
         handle = (self.directory / "server.lock").open("w")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             handle.close()
-            raise FalkorServerError(f"another process owns the graph store in {self.directory}") from exc
+            raise FolderOwnedError(f"another process owns the graph store in {self.directory}") from exc
         self._lock = handle
 
     def _stop_leftover(self) -> None:
@@ -236,10 +273,9 @@ class EmbeddedFalkorServer:
     def _wait_ready(self) -> None:
         import redis
 
-        assert self._proc is not None
         deadline = time.monotonic() + self.start_timeout_s
         while True:
-            code = self._proc.poll()
+            code = self._proc.poll() if self._proc is not None else None
             if code is not None:
                 raise FalkorServerError(f"FalkorDB server exited with {code}\n{self.log_tail()}")
             if self.socket_path.exists():

@@ -1,0 +1,362 @@
+"""The whole pipeline under load, against a naive consumer and the emulator's own ceiling: one JSON line each.
+
+Run: ``make bench [EMULATOR=localstack|ministack] [BENCH_ARGS="--events 2000 --latency-s 20"]`` or
+``.venv/bin/python bench/pipeline_bench.py [--emulator ministack] [--events N] [--latency-s S]
+[--replicas 1,2,4] [--ceiling-events N] [--no-write]``.
+
+Scenarios, on one stack of all five services whose AWS calls go through the AWS proxy
+(:mod:`tributary.awsproxy`), with the services' own batching settings:
+
+1. ``emulator_ceiling``: the emulator alone moving the same calls (``bench/emulator_ceiling.py``);
+2. ``max_rate``: ``--events`` events (half ``sensor.reading``, half ``trade.completed``: every one reaches
+   the archive and the notifier, readings the series store, trades the graph) published as fast as ingest
+   takes them; events/s from the first publish until every store holds every event; per store, when it
+   was complete and the publish→stored latency percentiles; AWS calls per event per hop; store checks;
+3. ``baseline``: a naive consumer (``bench/baseline.py``: receive 1, put 1 S3 object, delete 1) draining
+   its own queue, which the rule filled with the same events during ``max_rate``;
+4. ``latency``: paced publishing at 50% and 90% of the measured rate for ``--latency-s`` each;
+5. ``scale``: archiver and graph_writer at each ``--replicas`` count (replicas added to the running stack)
+   with ``--events`` new events: events/s per store, and proof each event is stored once;
+6. ``memory``: peak RSS per service process (the kernel's high-water mark), FalkorDB's and the emulator's.
+
+Every line also goes to ``bench/results/<YYYY-MM-DD>.json`` under the emulator's name (``--no-write``: not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from itertools import chain, zip_longest
+from pathlib import Path
+from typing import Any
+
+import httpx
+from benchkit import peak_rss_mb, percentiles, wait
+from emulator_ceiling import measure as measure_ceiling
+from graph_bench import edges_of, trade_events
+from series_bench import readings, stored_points
+from trackers import ArchiveTracker, CountTracker, Poller
+
+from archiver.manifest import MANIFEST as ARCHIVER
+from graph_writer.manifest import MANIFEST as GRAPH
+from ingest.manifest import MANIFEST as INGEST
+from notifier.manifest import MANIFEST as NOTIFIER
+from shared.manifest import ServiceManifest, Subscription
+from timeseries_writer.manifest import MANIFEST as SERIES
+from tributary.client import StackClient
+from tributary.emulators import EMULATORS, default_emulator_name, make_emulator
+from tributary.provision import provision
+from tributary.stack import Stack
+
+BENCH = Path(__file__).parent
+RESULTS = BENCH / "results"
+BASELINE = ServiceManifest(
+    name="baseline",
+    module="none",  # never started: bench/baseline.py drains its queue
+    consumes=tuple(Subscription(type=t, versions=(1,)) for t in ("sensor.reading", "trade.completed")),
+)
+SCALED = ("archiver", "graph_writer")
+STORES = ("archive", "graph", "series", "notifier")
+
+
+def emit(line: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    print(json.dumps(line), flush=True)
+    lines.append(line)
+
+
+class Sender:
+    """Publishes events through ingest and remembers when each was sent and how many ingest accepted."""
+
+    def __init__(self, client: StackClient) -> None:
+        self._client = client
+        self.sent: dict[str, float] = {}
+        self.accepted = 0
+        self._lock = threading.Lock()
+
+    def _post(self, chunk: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        result = self._client.publish(chunk, per_request=len(chunk))
+        with self._lock:
+            self.sent.update((e["id"], now) for e in chunk)
+            self.accepted += len(result.accepted)
+
+    def flat_out(self, events: list[dict[str, Any]], *, chunk: int = 100, threads: int = 2) -> None:
+        chunks = iter([events[i : i + chunk] for i in range(0, len(events), chunk)])
+        lock = threading.Lock()
+
+        def run() -> None:
+            while True:
+                with lock:
+                    part = next(chunks, None)
+                if part is None:
+                    return
+                self._post(part)
+
+        workers = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def paced(self, events: list[dict[str, Any]], rate: float, tick_s: float = 0.2) -> None:
+        """``rate`` events/s in chunks every ``tick_s`` (fewer ticks if a chunk would be empty)."""
+        chunk = max(1, round(rate * tick_s))
+        interval = chunk / rate
+        start = time.monotonic()
+        for k, first in enumerate(range(0, len(events), chunk)):
+            delay = start + k * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._post(events[first : first + chunk])
+
+
+class Run:
+    """The running stack and what the scenarios share: clients, the archive tracker, the proxy counts."""
+
+    def __init__(self, stack: Stack, timeout_s: float) -> None:
+        self.stack = stack
+        self.client = StackClient(stack.describe())
+        self.archive = ArchiveTracker(stack.client("s3"), stack.bucket)
+        self.timeout_s = timeout_s
+        description = self.client.description
+        self.graph_url = description["graph_url"]
+        self.series_url = description["series_url"]
+        self.notifier_queue = description["queues"]["notifier"]["url"]
+
+    def edges(self) -> int:
+        rels = httpx.get(f"{self.graph_url}/graph/stats", timeout=30).json()["relationships"]
+        return int(rels.get("TRADED_TO", 0) + rels.get("LEFT", 0))
+
+    def phase(self, tag: str, count: int, publish: Publish) -> dict[str, Any]:
+        """Publish ``count`` new events with ``publish``, wait until every store holds them; the figures."""
+        now = datetime.now(UTC)
+        site = f"site-{tag}"
+        reads = readings(count // 2, site=site, now=now, prefix=f"bench-{tag}-r")
+        trades = trade_events(count - count // 2, tag=tag, now=now)
+        events = [e for e in chain.from_iterable(zip_longest(reads, trades)) if e is not None]
+        sender = Sender(self.client)
+        counters = {
+            "graph": CountTracker(self.edges),
+            "series": CountTracker(lambda: stored_points(self.series_url, site, now)),
+            "notifier": CountTracker(lambda: sender.accepted - self.client.queue_depth(self.notifier_queue)),
+        }
+        expected = {"graph": edges_of(trades), "series": len(reads), "notifier": len(events)}
+        calls_before = self.stack.proxy.snapshot()
+        with Poller([self.archive, *counters.values()]) as poller:
+            started = time.monotonic()
+            publish(sender, events)
+            published_s = time.monotonic() - started
+            complete = wait(
+                lambda: (
+                    all(i in self.archive.first_seen for i in sender.sent)
+                    and all(counters[s].latest >= expected[s] for s in counters)
+                ),
+                timeout_s=self.timeout_s,
+            )
+        calls = self.stack.proxy.snapshot() - calls_before
+        stores = self._stores(sender, counters, expected, events, reads, trades, started)
+        done = [s["done_s"] for s in stores.values()]
+        total_s = max(done) if complete and None not in done else None
+        return {
+            "events": len(events),
+            "published_s": round(published_s, 2),
+            "publish_events_per_s": round(len(events) / published_s, 1),
+            "events_per_s": round(len(events) / total_s, 1) if total_s else None,
+            "complete": complete,
+            "stores": stores,
+            "aws_calls_per_event": calls_per_event(calls, len(events)),
+            "store_check": self._check(events, trades),
+            "poll_errors": poller.errors[:5],
+        }
+
+    def _stores(
+        self,
+        sender: Sender,
+        counters: dict[str, CountTracker],
+        expected: dict[str, int],
+        events: list[dict[str, Any]],
+        reads: list[dict[str, Any]],
+        trades: list[dict[str, Any]],
+        started: float,
+    ) -> dict[str, dict[str, Any]]:
+        sent = sender.sent
+        archived = [self.archive.first_seen.get(e["id"]) for e in events]
+        archive_done = max(archived) - started if None not in archived else None  # type: ignore[type-var]
+        latencies = {
+            "archive": self.archive.latencies({e["id"]: sent[e["id"]] for e in events}),
+            "graph": counters["graph"].latencies(
+                [sent[t["id"]] for t in trades], [edges_of([t]) for t in trades]
+            ),
+            "series": counters["series"].latencies([sent[r["id"]] for r in reads]),
+            "notifier": counters["notifier"].latencies(sorted(sent[e["id"]] for e in events)),
+        }
+        done = {"archive": archive_done} | {
+            name: next((t - started for t, n in tracker.samples if n >= expected[name]), None)
+            for name, tracker in counters.items()
+        }
+        held = {"archive": len(reads) + len(trades), "graph": len(trades), "series": len(reads)}
+        held["notifier"] = len(events)
+        return {
+            name: {
+                "done_s": round(done[name], 2) if done[name] is not None else None,
+                "events_per_s": round(held[name] / done[name], 1) if done[name] else None,
+                "latency_s": percentiles(latencies[name]),
+            }
+            for name in STORES
+        }
+
+    def _check(self, events: list[dict[str, Any]], trades: list[dict[str, Any]]) -> dict[str, Any]:
+        """Each event archived exactly once; the graph holds exactly one delivery's edges."""
+        wait(lambda: self.client.depths()["archiver"]["queue"] == 0, timeout_s=60)
+        self.archive.sample(time.monotonic())
+        copies = Counter({e["id"]: self.archive.copies[e["id"]] for e in events})
+        return {
+            "archive_missing": sum(1 for n in copies.values() if n == 0),
+            "archive_duplicates": sum(1 for n in copies.values() if n > 1),
+            "graph_edges_expected": edges_of(trades),
+            "graph_edges_new": None,  # filled by the caller, who knows the count before the phase
+        }
+
+
+def calls_per_event(calls: Counter[Any], events: int) -> dict[str, dict[str, float]]:
+    """``{hop: {"total": x, "service:Operation": y}}`` calls per event."""
+    out: dict[str, dict[str, float]] = {}
+    for call, n in sorted(calls.items()):
+        hop = out.setdefault(call.hop, {"total": 0.0})
+        hop[f"{call.service}:{call.operation}"] = round(n / events, 4)
+        hop["total"] = round(hop["total"] + n / events, 4)
+    return out
+
+
+Publish = Callable[[Sender, list[dict[str, Any]]], None]
+
+
+def scenario(run: Run, name: str, tag: str, count: int, publish: Publish, **extra: Any) -> dict[str, Any]:
+    edges_before = run.edges()
+    figures = run.phase(tag, count, publish)
+    figures["store_check"]["graph_edges_new"] = run.edges() - edges_before
+    check = figures["store_check"]
+    check["once"] = (
+        check["archive_missing"] == 0
+        and check["archive_duplicates"] == 0
+        and check["graph_edges_new"] == check["graph_edges_expected"]
+    )
+    replicas = {s: len(run.stack.supervisor.processes[s]) for s in SCALED}
+    return {"scenario": name, "emulator": run.stack.emulator.name, "replicas": replicas, **extra, **figures}
+
+
+def baseline(run: Run, queue: str, count: int) -> dict[str, Any]:
+    before = run.stack.proxy.snapshot()
+    endpoint = run.stack.proxy.listen("baseline")
+    argv = [sys.executable, str(BENCH / "baseline.py"), "--endpoint", endpoint, "--queue", queue]
+    argv += ["--bucket", run.stack.bucket, "--count", str(count)]
+    result = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
+    calls = Counter({c: n for c, n in (run.stack.proxy.snapshot() - before).items() if c.hop == "baseline"})
+    return {
+        "scenario": "baseline",
+        "emulator": run.stack.emulator.name,
+        "consumer": "receive 1, put 1 S3 object, delete 1",
+        "events": result["stored"],
+        "events_per_s": round(result["stored"] / result["seconds"], 1) if result["seconds"] else None,
+        "aws_calls_per_event": calls_per_event(calls, max(1, result["stored"])),
+        "peak_rss_mb": result["peak_rss_mb"],
+    }
+
+
+def memory(run: Run) -> dict[str, Any]:
+    services = {
+        name: [round(peak_rss_mb(p.pid), 1) for p in procs]
+        for name, procs in run.stack.supervisor.processes.items()
+    }
+    falkordb = run.stack.data_dir / "services" / "graph_writer" / "falkordb" / "falkordb.pid"
+    emulator_pid = run.stack.emulator.pid
+    return {
+        "scenario": "memory",
+        "emulator": run.stack.emulator.name,
+        "peak_rss_mb_per_replica": services,
+        "falkordb_server_peak_rss_mb": round(peak_rss_mb(int(falkordb.read_text())), 1),
+        "emulator_peak_rss_mb": round(peak_rss_mb(emulator_pid), 1) if emulator_pid else None,
+    }
+
+
+def write_results(emulator: str, args: argparse.Namespace, lines: list[dict[str, Any]]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}.json"
+    existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    existing[emulator] = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "args": {k: v for k, v in vars(args).items() if k != "no_write"},
+        "scenarios": lines,
+    }
+    path.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emulator", choices=EMULATORS, default=default_emulator_name())
+    parser.add_argument("--events", type=int, default=2000, help="events per max-rate and scale run")
+    parser.add_argument("--latency-s", type=float, default=20.0, help="seconds of paced publishing per rate")
+    parser.add_argument("--replicas", default="1,2,4", help="archiver and graph_writer replica counts")
+    parser.add_argument("--ceiling-events", type=int, default=3000)
+    parser.add_argument("--timeout-s", type=float, default=600.0, help="per run, until every store is full")
+    parser.add_argument("--no-write", action="store_true", help="print only, no bench/results file")
+    args = parser.parse_args()
+    counts = sorted({int(n) for n in args.replicas.split(",")} | {1})
+    lines: list[dict[str, Any]] = []
+    emit(measure_ceiling(args.emulator, args.ceiling_events), lines)
+
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{args.emulator}-"))
+    with Stack(
+        data_dir=data_dir,
+        emulator=make_emulator(args.emulator, data_dir),
+        manifests=[INGEST, ARCHIVER, GRAPH, SERIES, NOTIFIER],
+        aws_proxy=True,
+        watch_dlqs_s=None,
+    ) as stack:
+        extra = provision(
+            sqs=stack.client("sqs"),
+            events=stack.client("events"),
+            s3=stack.client("s3"),
+            bucket=stack.bucket,
+            bus_name=stack.bus_name,
+            manifests=[BASELINE],
+        ).queues["baseline"]
+        run = Run(stack, args.timeout_s)
+        top = scenario(run, "max_rate", "max", args.events, Sender.flat_out)
+        emit(top, lines)
+        emit(baseline(run, extra.url, args.events), lines)
+        stack.client("events").remove_targets(
+            Rule=extra.rule_name, EventBusName=stack.bus_name, Ids=["queue"]
+        )
+        rate = top["events_per_s"] or top["publish_events_per_s"]
+        for share in (0.5, 0.9):
+            offered = rate * share
+            count = max(50, round(offered * args.latency_s))
+            paced = partial(Sender.paced, rate=offered)
+            tag = f"lat{round(share * 100)}"
+            figures = scenario(
+                run, "latency", tag, count, paced, share_of_max=share, offered_per_s=round(offered, 1)
+            )
+            emit(figures, lines)
+        for n in counts[1:]:
+            for service in SCALED:
+                while len(stack.supervisor.processes[service]) < n:
+                    stack.add_replica(service)
+            emit(scenario(run, "scale", f"scale{n}", args.events, Sender.flat_out), lines)
+        emit(memory(run), lines)
+    if not args.no_write:
+        print(f"results: {write_results(args.emulator, args, lines)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
