@@ -54,6 +54,7 @@ from shared.manifest import ServiceManifest, Subscription
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.emulators import EMULATORS, default_emulator_name, make_emulator
+from tributary.operators.cli_support import logs_to_stderr
 from tributary.provision import provision
 from tributary.stack import Stack
 
@@ -311,6 +312,7 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per run, until every store is full")
     parser.add_argument("--no-write", action="store_true", help="print only, no bench/results file")
     args = parser.parse_args()
+    logs_to_stderr()  # stdout carries only the JSON lines
     counts = sorted({int(n) for n in args.replicas.split(",")} | {1})
     lines: list[dict[str, Any]] = []
     emit(measure_ceiling(args.emulator, args.ceiling_events), lines)
