@@ -33,6 +33,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from itertools import chain, zip_longest
@@ -109,15 +110,20 @@ class Sender:
             w.join()
 
     def paced(self, events: list[dict[str, Any]], rate: float, tick_s: float = 0.2) -> None:
-        """``rate`` events/s in chunks every ``tick_s`` (fewer ticks if a chunk would be empty)."""
+        """``rate`` events/s in chunks every ``tick_s``, each chunk sent on its own thread from a pool, so a
+        slow answer from ingest does not lower the offered rate."""
         chunk = max(1, round(rate * tick_s))
         interval = chunk / rate
         start = time.monotonic()
-        for k, first in enumerate(range(0, len(events), chunk)):
-            delay = start + k * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self._post(events[first : first + chunk])
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            sent = []
+            for k, first in enumerate(range(0, len(events), chunk)):
+                delay = start + k * interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                sent.append(pool.submit(self._post, events[first : first + chunk]))
+            for future in sent:
+                future.result()  # a failed publish fails the run
 
 
 class Run:
