@@ -7,6 +7,9 @@
 #   make demo      install, then run the demo against a fresh local stack
 #   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
 #   make up        install, then bring the local stack up in the foreground (Ctrl-C stops it)
+#   make bench     install, then benchmark the whole pipeline (not part of `make test`; a few minutes on
+#                  MiniStack): one JSON line per scenario, also written to bench/results/<date>.json.
+#                  BENCH_ARGS="--events 2000 --latency-s 20 --replicas 1,2,4" sets its sizes
 #   make clean     remove every generated folder
 #
 # Each install step writes a stamp keyed on the content it was built from, so a second `make install` is
@@ -15,7 +18,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test lint pytest demo up synth clean
+.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test lint pytest demo up bench synth clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -123,6 +126,10 @@ demo: install
 
 up: install
 	$(RUN) tributary up
+
+BENCH_ARGS ?=
+bench: install
+	$(RUN) python bench/pipeline_bench.py $(BENCH_ARGS)
 
 # jsii warns on every start when Node.js is past its end of life (the machine's 20 is); it still works.
 synth: install

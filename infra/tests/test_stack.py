@@ -66,6 +66,7 @@ def test_stack_json_describes_the_running_stack(stack: Stack, localstack: LocalS
     assert info["reader_url"] == info["services"]["reader"]["url"]
     assert info["services"]["worker"]["log"] == str(stack.data_dir / "logs" / "worker.log")
     assert info["data_dir"] == str(stack.data_dir)
+    assert info["aws_proxy"] is None  # services call the emulator directly unless aws_proxy=True
 
 
 def test_services_get_stack_and_queue_environment(stack: Stack, localstack: LocalStackEmulator) -> None:
