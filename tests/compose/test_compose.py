@@ -117,7 +117,7 @@ def test_aws_environment_matches_the_local_stack(
         bucket=provisioning["bucket"],
         bus_name=provisioning["bus"],
     )
-    local = {k: v for k, v in stack._base_env().items() if k.startswith("AWS_")}
+    local = {k: v for k, v in stack.aws_env().items() if k.startswith("AWS_")}
     env = _env(compose, name)
     assert {k: v for k, v in env.items() if k.startswith("AWS_")} == local
 

@@ -199,6 +199,13 @@ class Stack:
         return emulator_client(service, self.emulator.endpoint, region=self.region)
 
     def _base_env(self) -> dict[str, str]:
+        return self.aws_env() | {
+            "AWS_XRAY_DAEMON_ADDRESS": self.traces.address,
+            "TRIBUTARY_TRACE_SAMPLE_RATE": "1.0",  # locally, every trace: there is no bill
+        }
+
+    def aws_env(self) -> dict[str, str]:
+        """What every service gets to reach the stack's AWS: endpoint, region, credentials, bus, bucket."""
         return {
             "AWS_ENDPOINT_URL": self.emulator.endpoint,
             "AWS_DEFAULT_REGION": self.region,
@@ -207,8 +214,6 @@ class Stack:
             "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIALS["aws_secret_access_key"],
             "TRIBUTARY_BUS_NAME": self.bus_name,
             "TRIBUTARY_BUCKET": self.bucket,
-            "AWS_XRAY_DAEMON_ADDRESS": self.traces.address,
-            "TRIBUTARY_TRACE_SAMPLE_RATE": "1.0",  # locally, every trace: there is no bill
         }
 
     def _start_watcher(self) -> None:
