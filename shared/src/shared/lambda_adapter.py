@@ -24,10 +24,12 @@ from typing import Any
 import structlog
 
 from shared.errors import RetryableError
+from shared.manifest import Subscription
 from shared.messages import DeadLetter, Message
 from shared.outcomes import RetryPolicy
 from shared.ports import BatchHandler, MessageQueue
 from shared.processing import BatchProcessor
+from shared.upcasting import upcaster_for
 
 log = structlog.get_logger()
 
@@ -88,7 +90,12 @@ class _InvocationQueue:
 
 
 def lambda_handler(
-    batch_handler: BatchHandler, *, service: str, retry_policy: RetryPolicy, queue: MessageQueue
+    batch_handler: BatchHandler,
+    *,
+    service: str,
+    retry_policy: RetryPolicy,
+    queue: MessageQueue,
+    consumes: Sequence[Subscription] = (),
 ) -> LambdaHandler:
     """A Lambda handler for an SQS event source mapping with ``ReportBatchItemFailures``.
 
@@ -99,6 +106,7 @@ def lambda_handler(
             ``maxReceiveCount`` so the runtime dead-letters with a reason before the redrive policy does.
         queue: the source queue and its DLQ (e.g. :class:`~shared.sqs.SqsQueue`): used for DLQ sends and
             visibility backoff, never to receive or delete.
+        consumes: the service manifest's subscriptions: the handler sees only their newest versions.
 
     Returns:
         ``handler(event, context)`` returning ``{"batchItemFailures": [{"itemIdentifier": id}, …]}``.
@@ -107,6 +115,8 @@ def lambda_handler(
         ValueError: (from the returned handler) the event holds no SQS records.
     """
 
+    upcast = upcaster_for(consumes)
+
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
         records = event.get("Records")
         if not isinstance(records, list):
@@ -114,7 +124,7 @@ def lambda_handler(
         messages = [record_to_message(r) for r in records]
         invocation = _InvocationQueue(queue)
         processor = BatchProcessor(
-            queue=invocation, handler=batch_handler, service=service, policy=retry_policy
+            queue=invocation, handler=batch_handler, service=service, policy=retry_policy, upcast=upcast
         )
         request_id = getattr(context, "aws_request_id", None)
         with structlog.contextvars.bound_contextvars(aws_request_id=request_id):

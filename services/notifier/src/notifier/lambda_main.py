@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from notifier.bootstrap import NotifierSettings, Service, build
+from notifier.manifest import MANIFEST
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
 
@@ -32,7 +33,11 @@ def _runtime() -> _Runtime:
     configure_logging(settings.service, settings.log_level)
     service = build(settings)
     sqs = lambda_handler(
-        service.notifier, service=settings.service, retry_policy=settings.retry_policy(), queue=service.queue
+        service.notifier,
+        service=settings.service,
+        retry_policy=settings.retry_policy(),
+        queue=service.queue,
+        consumes=MANIFEST.consumes,
     )
     return _Runtime(service, sqs)
 

@@ -15,6 +15,7 @@ from typing import Any
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
 from timeseries_writer.bootstrap import SeriesSettings, build
+from timeseries_writer.manifest import MANIFEST
 
 
 @cache
@@ -25,7 +26,11 @@ def _sqs_handler() -> LambdaHandler:
         raise ValueError("under Lambda timeseries_writer needs TRIBUTARY_STORE=timestream or influx")
     service = build(settings)
     return lambda_handler(
-        service.writer, service=settings.service, retry_policy=settings.retry_policy(), queue=service.queue
+        service.writer,
+        service=settings.service,
+        retry_policy=settings.retry_policy(),
+        queue=service.queue,
+        consumes=MANIFEST.consumes,
     )
 
 
