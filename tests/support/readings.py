@@ -23,6 +23,7 @@ def reading_twins(
     devices: int = 3,
     prefixes: tuple[str, str] = ("dev", "dev"),
     same_ids: bool = True,
+    site: str = "site-1",
 ) -> list[tuple[Event, Event]]:
     """``count`` readings as (v1 event, v2 event) pairs in the producer's shape (``EventIn``).
 
@@ -39,7 +40,7 @@ def reading_twins(
             "time": (start + timedelta(seconds=i)).isoformat(),
         }
         v1_id = new_event_id()
-        common = {"site_id": "site-1", "metric": f"m_{unit}"}
+        common = {"site_id": site, "metric": f"m_{unit}"}
         v1 = head | {"id": v1_id, "version": 1}
         v2 = head | {"id": v1_id if same_ids else new_event_id(), "version": 2}
         v1["data"] = common | {"device_id": f"{prefixes[0]}-{i % devices}", "value": value, "unit": unit}
