@@ -88,6 +88,17 @@ def default_wait() -> wait_base:
     return wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05)
 
 
+def retry_policy(*, max_attempts: int, wait: wait_base) -> dict[str, Any]:
+    """tenacity ``Retrying``/``AsyncRetrying`` arguments: call again while the attempt returns something
+    left to send, at most ``max_attempts`` times; after the last, return what is left instead of raising."""
+    return {
+        "stop": stop_after_attempt(max_attempts),
+        "wait": wait,
+        "retry": retry_if_result(bool),
+        "retry_error_callback": lambda state: state.outcome.result() if state.outcome else None,
+    }
+
+
 @dataclass(kw_only=True)
 class _Chunk:
     """One chunk's retry state: the entries still to send and what failed so far."""
@@ -156,12 +167,7 @@ class _Sender:
         return [_Chunk(pending=c) for c in chunks(list(enumerate(entries)), self._max_bytes)]
 
     def _policy(self) -> dict[str, Any]:
-        return {
-            "stop": stop_after_attempt(self._attempts),
-            "wait": self._wait,
-            "retry": retry_if_result(bool),
-            "retry_error_callback": lambda state: state.outcome.result() if state.outcome else None,
-        }
+        return retry_policy(max_attempts=self._attempts, wait=self._wait)
 
     def _count(self) -> None:
         with self._lock:
