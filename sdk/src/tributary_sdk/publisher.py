@@ -66,10 +66,13 @@ class Publisher:
         max_attempts: int = 5,
         concurrency: int = 8,
         wait: wait_base | None = None,
+        max_event_bytes: int = MAX_REQUEST_BYTES,
     ) -> Publisher:
         """Publish with PutEvents through ``client``, a boto3 ``events`` client."""
         sender = PutEventsSender(client=client, max_attempts=max_attempts, concurrency=concurrency, wait=wait)
-        return cls(transport=BusTransport(sender), source=source, bus_name=bus_name)
+        return cls(
+            transport=BusTransport(sender), source=source, bus_name=bus_name, max_event_bytes=max_event_bytes
+        )
 
     @classmethod
     def to_ingest(
@@ -80,11 +83,14 @@ class Publisher:
         timeout_s: float = 30.0,
         max_attempts: int = 5,
         wait: wait_base | None = None,
+        max_event_bytes: int = MAX_REQUEST_BYTES,
     ) -> Publisher:
         """Publish through ingest's ``POST /v1/events`` at ``url``."""
         client = httpx.Client(base_url=url, timeout=timeout_s)
         return cls(
-            transport=IngestTransport(client=client, max_attempts=max_attempts, wait=wait), source=source
+            transport=IngestTransport(client=client, max_attempts=max_attempts, wait=wait),
+            source=source,
+            max_event_bytes=max_event_bytes,
         )
 
     def publish(self, events: Sequence[Event], *, trace: str | None = None) -> list[PublishResult]:
@@ -137,13 +143,19 @@ class AsyncPublisher:
         max_attempts: int = 5,
         concurrency: int = 8,
         wait: wait_base | None = None,
+        max_event_bytes: int = MAX_REQUEST_BYTES,
     ) -> AsyncPublisher:
         """Publish with PutEvents through ``client``, an aiobotocore ``events`` client (entered by the caller:
         ``async with get_session().create_client("events", …) as client``)."""
         sender = AsyncPutEventsSender(
             client=client, max_attempts=max_attempts, concurrency=concurrency, wait=wait
         )
-        return cls(transport=AsyncBusTransport(sender), source=source, bus_name=bus_name)
+        return cls(
+            transport=AsyncBusTransport(sender),
+            source=source,
+            bus_name=bus_name,
+            max_event_bytes=max_event_bytes,
+        )
 
     @classmethod
     def to_ingest(
@@ -154,11 +166,14 @@ class AsyncPublisher:
         timeout_s: float = 30.0,
         max_attempts: int = 5,
         wait: wait_base | None = None,
+        max_event_bytes: int = MAX_REQUEST_BYTES,
     ) -> AsyncPublisher:
         """Publish through ingest's ``POST /v1/events`` at ``url``."""
         client = httpx.AsyncClient(base_url=url, timeout=timeout_s)
         return cls(
-            transport=AsyncIngestTransport(client=client, max_attempts=max_attempts, wait=wait), source=source
+            transport=AsyncIngestTransport(client=client, max_attempts=max_attempts, wait=wait),
+            source=source,
+            max_event_bytes=max_event_bytes,
         )
 
     async def publish(self, events: Sequence[Event], *, trace: str | None = None) -> list[PublishResult]:
