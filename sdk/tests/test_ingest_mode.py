@@ -14,7 +14,9 @@ from ingest.app import create_app
 from ingest.handlers import Limits
 from ingest.ports import PublishFailure
 from ingest.testing import InMemoryPublisher
+from shared.putevents import entry_size
 from tributary_sdk import INVALID, AsyncPublisher, Publisher
+from tributary_sdk.events import prepare
 from tributary_sdk.ingest import MAX_EVENTS_PER_REQUEST, AsyncIngestTransport, IngestTransport
 
 from .conftest import sample_event
@@ -97,3 +99,16 @@ def test_async_publisher_through_ingest() -> None:
     results = asyncio.run(run())
     assert all(r.ok for r in results)
     assert sorted(e.id for e in bus.published) == sorted(r.id for r in results if r.id)
+
+
+def test_requests_are_cut_by_size_too() -> None:
+    """Events adding up past the body budget go in more than one request."""
+    bus = InMemoryPublisher()
+    client = TestClient(_app(bus))
+    sizes: list[int] = []
+    client.event_hooks["request"].append(lambda request: sizes.append(len(request.content)))
+    events = [sample_event() for _ in range(400)]
+    one = entry_size(prepare(events[:1], source="s", bus_name="b", trace=TRACE)[0][0].entry)
+    transport = IngestTransport(client=client, max_body_bytes=one * 150)
+    results = Publisher(transport=transport, source="tests.sdk").publish(events)
+    assert all(r.ok for r in results) and len(sizes) == 3

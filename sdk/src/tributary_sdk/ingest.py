@@ -1,4 +1,4 @@
-"""Publishing through ingest's ``POST /v1/events``: requests of at most ``max_events``, and only the events
+"""Publishing through ingest's ``POST /v1/events``: requests of at most 500 events and 8 MiB; only the events
 ingest reports as ``retryable`` (or a whole request that failed in transit or with a 5xx) sent again, with
 the same ids, after a backoff."""
 
@@ -11,11 +11,13 @@ import httpx
 from tenacity import AsyncRetrying, Retrying
 from tenacity.wait import wait_base
 
-from shared.putevents import default_wait, retry_policy
+from shared.putevents import default_wait, entry_size, retry_policy
 from tributary_sdk.events import Prepared, PublishResult
 
 MAX_EVENTS_PER_REQUEST = 500
 """ingest's default ``max_events`` per request."""
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Half ingest's default body limit (16 MiB): room for the JSON around the events."""
 
 TRACE_HEADER = "x-amzn-trace-id"
 """The header ingest continues the producer's trace from."""
@@ -85,11 +87,22 @@ class _Request:
         return self.pending
 
 
-def _requests(prepared: Sequence[Prepared]) -> list[_Request]:
-    return [
-        _Request(list(prepared[start : start + MAX_EVENTS_PER_REQUEST]))
-        for start in range(0, len(prepared), MAX_EVENTS_PER_REQUEST)
-    ]
+def _requests(prepared: Sequence[Prepared], max_body_bytes: int) -> list[_Request]:
+    """Consecutive runs of at most :data:`MAX_EVENTS_PER_REQUEST` events and ``max_body_bytes``."""
+    requests: list[_Request] = []
+    size = 0
+    for item in prepared:
+        item_size = entry_size(item.entry)
+        if (
+            not requests
+            or len(requests[-1].pending) == MAX_EVENTS_PER_REQUEST
+            or size + item_size > max_body_bytes
+        ):
+            requests.append(_Request([]))
+            size = 0
+        requests[-1].pending.append(item)
+        size += item_size
+    return requests
 
 
 def _merged(requests: Sequence[_Request]) -> list[PublishResult]:
@@ -100,12 +113,20 @@ def _merged(requests: Sequence[_Request]) -> list[PublishResult]:
 class IngestTransport:
     """Sends prepared events to ingest over HTTP (an ``httpx.Client`` whose ``base_url`` is ingest's)."""
 
-    def __init__(self, *, client: httpx.Client, max_attempts: int = 5, wait: wait_base | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        client: httpx.Client,
+        max_attempts: int = 5,
+        wait: wait_base | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.client = client
+        self._max_body_bytes = max_body_bytes
         self._policy = retry_policy(max_attempts=max_attempts, wait=wait or default_wait())
 
     def send(self, prepared: Sequence[Prepared], *, trace: str) -> list[PublishResult]:
-        requests = _requests(prepared)
+        requests = _requests(prepared, self._max_body_bytes)
         for request in requests:
             Retrying(**self._policy)(lambda r=request: r.record(self._post(r.pending, trace)))
         return _merged(requests)
@@ -127,13 +148,19 @@ class AsyncIngestTransport:
     """:class:`IngestTransport` over an ``httpx.AsyncClient``."""
 
     def __init__(
-        self, *, client: httpx.AsyncClient, max_attempts: int = 5, wait: wait_base | None = None
+        self,
+        *,
+        client: httpx.AsyncClient,
+        max_attempts: int = 5,
+        wait: wait_base | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.client = client
+        self._max_body_bytes = max_body_bytes
         self._policy = retry_policy(max_attempts=max_attempts, wait=wait or default_wait())
 
     async def send(self, prepared: Sequence[Prepared], *, trace: str) -> list[PublishResult]:
-        requests = _requests(prepared)
+        requests = _requests(prepared, self._max_body_bytes)
         for request in requests:
             await AsyncRetrying(**self._policy)(self._attempt, request, trace)
         return _merged(requests)
