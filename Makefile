@@ -3,7 +3,7 @@
 #   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
 #                  .ministack-venv)
 #   make test      install, lint, then the whole pytest suite
-#   make lint      ruff check, ruff format --check, mypy, contract schemas up to date
+#   make lint      ruff check, ruff format --check, mypy, contract schemas up to date and evolution rules kept
 #   make demo      install, then run the demo against a fresh local stack
 #   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
 #   make up        install, then bring the local stack up in the foreground (Ctrl-C stops it)
@@ -114,7 +114,7 @@ lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
-	$(RUN) python -m contracts.schemas check
+	$(RUN) python -m contracts.schemas check  # also the evolution rules (= tributary contracts check)
 
 pytest: install
 	$(RUN) pytest

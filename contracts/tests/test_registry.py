@@ -19,6 +19,7 @@ def test_known_contracts_lists_every_event_type_sorted() -> None:
         ("ops.dlq_depth", 1),
         ("order.placed", 1),
         ("sensor.reading", 1),
+        ("sensor.reading", 2),
         ("trade.completed", 1),
     ]
 
@@ -45,7 +46,7 @@ def test_contract_model_returns_the_registered_model() -> None:
 def test_unknown_version_lists_the_known_ones() -> None:
     """Asking for a missing version of a known type says which versions exist."""
     with pytest.raises(
-        UnknownContractError, match=r"sensor\.reading\.v9.*known versions of 'sensor\.reading': \[1\]"
+        UnknownContractError, match=r"sensor\.reading\.v9.*known versions of 'sensor\.reading': \[1, 2\]"
     ):
         contract_model("sensor.reading", 9)
 

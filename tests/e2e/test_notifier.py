@@ -52,12 +52,12 @@ rules:
     match: {{type: sensor.reading}}
     when:
       - {{path: data.site_id, eq: site-e2e-hot}}
-      - {{path: data.value, gt: 80}}
+      - {{path: data.quantity.value, gt: 80}}
     subject: "{{data.device_id}}"
     severity: critical
     cooldown: {cooldown}s
     channels: [ok, sns]
-    message: "{{data.device_id}} reads {{data.value}} {{data.unit}}"
+    message: "{{data.device_id}} reads {{data.quantity.value}} {{data.quantity.unit}}"
   - name: flaky-cat
     match: {{type: cat.sighting}}
     when: [{{path: data.status, eq: injured}}, {{path: data.cat_id, eq: cat-e2e-flaky}}]
@@ -238,6 +238,7 @@ def test_threshold_alerts_arrive_once_signed_and_respect_the_cooldown(
     assert all(_verified(r) for r in first)
     by_subject = {r.json["subject"]: r.json for r in first}
     assert by_subject[a]["event"]["id"] in a_hot and by_subject[b]["event"]["id"] == ids[3]
+    # a v1 reading reaches the rules upcast to v2: the message reads as before
     assert by_subject[b]["message"] == f"{b} reads 85 celsius" and by_subject[b]["severity"] == "critical"
     assert len({r.headers["x-tributary-delivery-id"] for r in first}) == 2
 

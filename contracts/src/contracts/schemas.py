@@ -4,7 +4,8 @@ One file per contract, ``<type>.v<version>.json``, plus ``envelope.json``, in ``
 Non-Python producers and consumers read these files; CI keeps them equal to the models:
 
     python -m contracts.schemas write [--dir DIR]   # regenerate (and remove schemas of no contract)
-    python -m contracts.schemas check [--dir DIR]   # exit 1 naming every stale, missing or extra file
+    python -m contracts.schemas check [--dir DIR]   # exit 1 naming every stale, missing or extra file,
+                                                    # and every evolution rule broken (contracts.evolution)
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems:
         fix = _WRITE_COMMAND if directory == SCHEMA_DIR else f"{_WRITE_COMMAND} --dir {directory}"
         print(f"JSON Schemas are out of date with the models: run `{fix}`", file=sys.stderr)
+        return 1
+    from contracts.evolution import evolution_problems  # here: contracts.evolution imports this module
+
+    broken = evolution_problems(directory)
+    for problem in broken:
+        print(problem, file=sys.stderr)
+    if broken:
+        print("a breaking change needs a new contract version and an upcaster", file=sys.stderr)
         return 1
     return 0
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.events.sensor_reading import SensorReadingV1
+from contracts.events.sensor_reading import SensorReadingV1, SensorReadingV2
+from contracts.upcasting import upcast_data
 from tests.support.samples import load_sample
 from tests.support.validation import error_locs
 
@@ -59,3 +60,30 @@ def test_requires_every_field() -> None:
     data = load_sample("sensor.reading", 1)["data"]
     del data["unit"]
     assert error_locs(SensorReadingV1, data) == [("unit",)]
+
+
+def test_v2_sample_parses() -> None:
+    """The v2 sample carries its value and unit as a quantity, and a quality flag."""
+    reading = SensorReadingV2.model_validate(load_sample("sensor.reading", 2)["data"])
+    assert (reading.quantity.value, reading.quantity.unit, reading.quality) == (23.4, "celsius", "good")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [(("quantity", "unit"), "kelvins"), (("quantity", "value"), float("nan")), (("quality",), "fine")],
+    ids=["unknown-unit", "nan", "unknown-quality"],
+)
+def test_v2_rejects_bad_field(path: tuple[str, ...], value: object) -> None:
+    """A bad unit, value or quality is rejected at its field."""
+    data = load_sample("sensor.reading", 2)["data"]
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    assert error_locs(SensorReadingV2, data) == [path]
+
+
+def test_v1_upcasts_to_the_v2_sample() -> None:
+    """The v1 sample upcast is exactly the v2 sample: same quantity, quality ``good``."""
+    upcast = upcast_data("sensor.reading", 1, load_sample("sensor.reading", 1)["data"], to=2)
+    assert upcast == SensorReadingV2.model_validate(load_sample("sensor.reading", 2)["data"])

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tributary import deploy
+from tributary.contracts_cli import contracts_app
 from tributary.emulator import EmulatorError
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.operators import commands as ops
@@ -146,6 +147,7 @@ def demo(data_dir: DataDir = None) -> None:
 app.command("topology")(ops.topology)
 app.command("status")(ops.status)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(contracts_app, name="contracts")
 app.command("replay")(ops.replay_command)
 app.command("trace")(trace_command)
 

@@ -24,8 +24,15 @@ def registered(device: str, site: str, minute: int = 0, *, id: str | None = None
 
 
 def reading(device: str, minute: int = 0, *, site: str = "site-1") -> Envelope:
-    body = {"device_id": device, "site_id": site, "metric": "temperature", "value": 21.5, "unit": "celsius"}
-    return envelope("sensor.reading", time=_at(minute), data=body)
+    quantity = {"value": 21.5, "unit": "celsius"}
+    body = {
+        "device_id": device,
+        "site_id": site,
+        "metric": "temperature",
+        "quantity": quantity,
+        "quality": "good",
+    }
+    return envelope("sensor.reading", 2, time=_at(minute), data=body)
 
 
 def sighting(

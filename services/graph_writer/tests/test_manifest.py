@@ -8,10 +8,13 @@ from shared.manifest import load_manifests
 
 
 def test_the_subscriptions_are_the_handled_contracts() -> None:
-    """One subscription per handled (type, version), matching those detail types only."""
-    subscribed = sorted((s.type, v) for s in MANIFEST.consumes for v in s.versions)
-    assert subscribed == sorted(HANDLED)
-    assert MANIFEST.event_pattern() == {"detail-type": sorted(f"{t}.v{v}" for t, v in HANDLED)}
+    """One subscription per handled type, its newest version the handled one; the rule routes every
+    subscribed version (older ones are upcast by the runtime)."""
+    newest = sorted((s.type, max(s.versions)) for s in MANIFEST.consumes)
+    assert newest == sorted(HANDLED)
+    assert MANIFEST.event_pattern() == {
+        "detail-type": sorted([*(f"{t}.v{v}" for t, v in HANDLED), "sensor.reading.v1"])
+    }
 
 
 def test_it_serves_http_and_names_its_url_key() -> None:

@@ -84,7 +84,7 @@ def _set_data(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_set("type", "Sensor Reading"), "type"),
         (_set("type", "sensor"), "type"),
         (_set("type", "no.such_thing"), "type"),
-        (_set("version", 2), "version"),
+        (_set("version", 9), "version"),
         (_set("version", 0), "version"),
         (_set("version", "one"), "version"),
         (_set("id", "has spaces"), "id"),
@@ -139,7 +139,7 @@ def test_unknown_type_and_unknown_version_say_what_is_known() -> None:
     validated = _validate([_sensor(type="no.such_thing"), _sensor(version=7)])
     unknown_type, unknown_version = validated.rejected
     assert "not a known event type" in unknown_type.errors[0].msg
-    assert "known versions of 'sensor.reading': [1]" in unknown_version.errors[0].msg
+    assert "known versions of 'sensor.reading': [1, 2]" in unknown_version.errors[0].msg
 
 
 def test_nested_data_errors_name_the_full_path() -> None:
@@ -255,3 +255,10 @@ def test_events_of_rejects_bad_request_shapes(doc: Any, message: str) -> None:
     """A body that is not an object with exactly ``events``: 1..max_events raises RequestShapeError."""
     with pytest.raises(RequestShapeError, match=re.escape(message)):
         events_of(doc, Limits(max_events=3))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_both_sensor_reading_versions_are_accepted(version: int) -> None:
+    """A v1 producer and a v2 producer are both taken; the envelope keeps the version sent."""
+    result = validate_events([load_sample("sensor.reading", version)], now=NOW, trace=TRACE, limits=Limits())
+    assert [(e.type, e.version) for _, e in result.accepted] == [("sensor.reading", version)]

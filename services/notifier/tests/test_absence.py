@@ -66,8 +66,8 @@ def watch(notifier: Notifier, store: InMemoryStateStore, clock: FakeClock) -> Ab
 
 
 def _reading(device: str, at: float) -> Envelope:
-    data = load_sample("sensor.reading", 1)["data"] | {"device_id": device}
-    return envelope("sensor.reading", data=data, time=datetime.fromtimestamp(at, UTC).isoformat())
+    data = load_sample("sensor.reading", 2)["data"] | {"device_id": device}
+    return envelope("sensor.reading", 2, data=data, time=datetime.fromtimestamp(at, UTC).isoformat())
 
 
 def test_a_silent_device_raises_one_alert(

@@ -79,7 +79,7 @@ def test_rules_lists_what_is_in_force() -> None:
                 "name": "quiet",
                 "kind": "absence",
                 "type": "sensor.reading",
-                "versions": [1],
+                "versions": [2],
                 "severity": "warning",
                 "cooldown_s": 300.0,
                 "channels": ["log"],

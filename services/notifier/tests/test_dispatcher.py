@@ -27,9 +27,9 @@ webhooks:
 rules:
   - name: hot
     match: {type: sensor.reading}
-    when: [{path: data.value, gt: 80}]
+    when: [{path: data.quantity.value, gt: 80}]
     subject: "{data.device_id}"
-    message: "{data.device_id}: {data.value}"
+    message: "{data.device_id}: {data.quantity.value}"
   - name: every-cat
     match: {type: cat.sighting}
     cooldown: 0s
@@ -76,8 +76,9 @@ def notifier(
 
 
 def _hot(device: str = "dev-1", value: float = 90.0, **overrides: Any) -> Envelope:
-    data = load_sample("sensor.reading", 1)["data"] | {"device_id": device, "value": value}
-    return envelope("sensor.reading", data=data, **overrides)
+    data = load_sample("sensor.reading", 2)["data"] | {"device_id": device}
+    data["quantity"]["value"] = value
+    return envelope("sensor.reading", 2, data=data, **overrides)
 
 
 def _cat(minute: int, second: int = 0, municipality: str = "131041") -> Envelope:

@@ -22,10 +22,10 @@ rules:
     match: {type: sensor.reading}
     when:
       - {path: data.site_id, eq: S1}
-      - {path: data.value, gt: 80}
+      - {path: data.quantity.value, gt: 80}
     subject: "{data.device_id}"
     severity: critical
-    message: "{data.device_id} at {data.site_id}: {data.value} {data.unit}"
+    message: "{data.device_id} at {data.site_id}: {data.quantity.value} {data.quantity.unit}"
   - name: any-reading-s2
     match: {type: sensor.reading}
     when:
@@ -77,8 +77,10 @@ def rules() -> RuleSet:
     return parse_rules(RULES, subscriptions=MANIFEST.consumes)
 
 
-def _reading(**data: Any) -> Envelope:
-    return envelope("sensor.reading", data=load_sample("sensor.reading", 1)["data"] | data)
+def _reading(*, value: float = 23.4, **data: Any) -> Envelope:
+    sample = load_sample("sensor.reading", 2)["data"]
+    sample["quantity"]["value"] = value
+    return envelope("sensor.reading", 2, data=sample | data)
 
 
 def _trade(*moves: tuple[str, str]) -> Envelope:
@@ -133,7 +135,7 @@ def test_an_alert_carries_the_event_and_its_rendered_message(rules: RuleSet) -> 
     assert alert.message == "dev-0042 at S1: 81.25 celsius"
     assert (alert.channels, alert.cooldown_s) == (("log",), 300.0)
     assert alert.event is not None
-    assert (alert.event.id, alert.event.type, alert.event.version) == (event.id, "sensor.reading", 1)
+    assert (alert.event.id, alert.event.type, alert.event.version) == (event.id, "sensor.reading", 2)
     assert alert.event.time == "2025-06-01T09:30:00+09:00"
 
 
@@ -158,13 +160,13 @@ def test_sightings_keep_the_latest_time_per_subject(rules: RuleSet) -> None:
     """Absence rules see matching events as sightings: the latest event time per device, in any order."""
     events = [
         envelope(
-            "sensor.reading", time="2025-06-01T10:00:00Z", data=load_sample("sensor.reading", 1)["data"]
+            "sensor.reading", 2, time="2025-06-01T10:00:00Z", data=load_sample("sensor.reading", 2)["data"]
         ),
         envelope(
-            "sensor.reading", time="2025-06-01T10:05:00Z", data=load_sample("sensor.reading", 1)["data"]
+            "sensor.reading", 2, time="2025-06-01T10:05:00Z", data=load_sample("sensor.reading", 2)["data"]
         ),
         envelope(
-            "sensor.reading", time="2025-06-01T09:00:00Z", data=load_sample("sensor.reading", 1)["data"]
+            "sensor.reading", 2, time="2025-06-01T09:00:00Z", data=load_sample("sensor.reading", 2)["data"]
         ),
         _reading(device_id="dev-s3", site_id="S3"),
         _cat("injured"),

@@ -42,8 +42,8 @@ def test_an_invalid_rules_file_exits_2_naming_each_line(tmp_path: Path) -> None:
     result = _run(tmp_path, TRIBUTARY_RULES_FILE=str(rules))
     assert result.returncode == 2
     assert result.stderr.splitlines()[1:] == [
-        f"{rules} line 6: rules[0] (hot) when[0].path: data.temp is not a field of sensor.reading v1"
-        " (data has: device_id, metric, site_id, unit, value)",
+        f"{rules} line 6: rules[0] (hot) when[0].path: data.temp is not a field of sensor.reading v2"
+        " (data has: device_id, metric, quality, quantity, site_id)",
         f"{rules} line 9: rules[1] (orders) match.type: 'order.placed' is not an event type the notifier"
         " consumes (cat.sighting, ops.dlq_depth, sensor.reading, trade.completed)",
     ]

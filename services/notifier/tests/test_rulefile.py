@@ -58,22 +58,22 @@ def test_a_rule_is_typed_with_defaults_applied() -> None:
         - name: hot
           match: {type: sensor.reading}
           when:
-            - {path: data.value, gt: 80}
+            - {path: data.quantity.value, gt: 80}
             - any:
                 - {path: data.site_id, in: [S1, S2]}
                 - {path: data.device_id, exists: true}
           subject: "{data.device_id}"
-          message: "{data.device_id} reads {data.value}"
+          message: "{data.device_id} reads {data.quantity.value}"
           cooldown: 1m30s
         """
     )
     [rule] = rules.rules
     assert isinstance(rule, EventRule)
-    assert (rule.name, rule.match.type, rule.match.versions) == ("hot", "sensor.reading", (1,))
+    assert (rule.name, rule.match.type, rule.match.versions) == ("hot", "sensor.reading", (2,))
     assert (rule.severity, rule.cooldown_s, rule.channels, rule.line) == ("warning", 90.0, ("log",), 5)
     first, second = rule.when
     assert isinstance(first, Condition) and (str(first.path), first.op, first.value) == (
-        "data.value",
+        "data.quantity.value",
         "gt",
         80,
     )
@@ -90,7 +90,7 @@ def test_an_absence_rule() -> None:
         """\
         - name: quiet
           kind: absence
-          match: {type: sensor.reading, versions: [1]}
+          match: {type: sensor.reading, versions: [2]}
           subject: "{data.device_id}"
           after: 10m
           message: "{subject} silent for {silent_for} since {last_seen} ({rule})"
@@ -147,8 +147,8 @@ BAD_RULES = [
             - {path: data.vaule, gt: 80}
           message: m
         """,
-        "rules.yaml line 8: rules[0] (hot) when[0].path: data.vaule is not a field of sensor.reading v1 "
-        "(data has: device_id, metric, site_id, unit, value)",
+        "rules.yaml line 8: rules[0] (hot) when[0].path: data.vaule is not a field of sensor.reading v2 "
+        "(data has: device_id, metric, quality, quantity, site_id)",
     ),
     (
         "ordering-on-text",
@@ -212,8 +212,8 @@ BAD_RULES = [
           match: {type: sensor.reading, versions: [1, 2]}
           message: m
         """,
-        "rules.yaml line 6: rules[0] (v2) match.versions: the notifier does not consume sensor.reading v2"
-        " (it consumes v1)",
+        "rules.yaml line 6: rules[0] (v2) match.versions: the notifier does not consume sensor.reading v1"
+        " (it handles v2; older versions are upcast to it before rules see them)",
     ),
     (
         "unknown-channel",
@@ -242,8 +242,8 @@ BAD_RULES = [
           subject: "{data.device}"
           message: m
         """,
-        "rules.yaml line 7: rules[0] (hot) subject: data.device is not a field of sensor.reading v1"
-        " (data has: device_id, metric, site_id, unit, value)",
+        "rules.yaml line 7: rules[0] (hot) subject: data.device is not a field of sensor.reading v2"
+        " (data has: device_id, metric, quality, quantity, site_id)",
     ),
     (
         "list-index-on-scalar",

@@ -21,8 +21,15 @@ from .conftest import NOW
 WINDOW = TimeWindow(max_past=timedelta(days=365), max_future=timedelta(minutes=15))
 
 
-def _reading(**data: Any) -> Envelope:
-    return envelope(data=load_sample("sensor.reading", 1)["data"] | data)
+def _data(**quantity: Any) -> dict[str, Any]:
+    """The v2 sample's data, its quantity's fields replaced by ``quantity``."""
+    data = load_sample("sensor.reading", 2)["data"]
+    data["quantity"] |= quantity
+    return data
+
+
+def _reading(*, metric: str = "temperature", **quantity: Any) -> Envelope:
+    return envelope("sensor.reading", 2, data=_data(**quantity) | {"metric": metric})
 
 
 def _points(event: Envelope) -> list[Point]:
@@ -31,7 +38,7 @@ def _points(event: Envelope) -> list[Point]:
 
 def test_a_reading_is_one_point_of_its_device_and_site_series() -> None:
     """``sensor.reading`` → one point named for its metric, dimensions device and site, at the event time."""
-    event = envelope()
+    event = _reading()
     [point] = _points(event)
     assert point == Point(
         event_id=event.id,
@@ -105,12 +112,12 @@ def test_derived_metrics_cannot_be_written_by_a_sensor() -> None:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        ({"value": math.nan}, r"data\.value: Input should be a finite number"),
-        ({"value": math.inf}, r"data\.value: Input should be a finite number"),
-        ({"value": -math.inf}, r"data\.value: Input should be a finite number"),
-        ({"unit": None}, r"data\.unit: Input should be"),
-        ({"unit": "fahrenheit"}, r"data\.unit: Input should be"),
-        ({"value": "hot"}, r"data\.value: Input should be a valid number"),
+        ({"value": math.nan}, r"data\.quantity\.value: Input should be a finite number"),
+        ({"value": math.inf}, r"data\.quantity\.value: Input should be a finite number"),
+        ({"value": -math.inf}, r"data\.quantity\.value: Input should be a finite number"),
+        ({"unit": None}, r"data\.quantity\.unit: Input should be"),
+        ({"unit": "fahrenheit"}, r"data\.quantity\.unit: Input should be"),
+        ({"value": "hot"}, r"data\.quantity\.value: Input should be a valid number"),
         ({"value": 1e307, "unit": "hectopascal"}, r"temperature: value inf is not a finite number"),
     ],
     ids=["nan", "inf", "-inf", "null-unit", "unknown-unit", "text-value", "overflow-on-conversion"],
@@ -123,10 +130,10 @@ def test_bad_values_and_units_are_rejected_with_the_field(data: dict[str, Any], 
 
 def test_an_absent_unit_is_rejected() -> None:
     """A reading without ``unit`` names the missing field."""
-    data = load_sample("sensor.reading", 1)["data"]
-    del data["unit"]
-    with pytest.raises(PermanentError, match=r"data\.unit: Field required"):
-        _points(envelope(data=data))
+    data = _data()
+    del data["quantity"]["unit"]
+    with pytest.raises(PermanentError, match=r"data\.quantity\.unit: Field required"):
+        _points(envelope("sensor.reading", 2, data=data))
 
 
 @pytest.mark.parametrize(
@@ -143,7 +150,7 @@ def test_an_absent_unit_is_rejected() -> None:
 )
 def test_times_outside_the_window_are_rejected(offset: timedelta, ok: bool) -> None:
     """Up to 15 min ahead and 365 days back is accepted; beyond either edge is a PermanentError."""
-    event = envelope(time=(NOW + offset).isoformat())
+    event = envelope("sensor.reading", 2, time=(NOW + offset).isoformat())
     if ok:
         assert len(_points(event)) == 1
     else:
@@ -153,20 +160,21 @@ def test_times_outside_the_window_are_rejected(offset: timedelta, ok: bool) -> N
 
 def test_the_window_is_configurable() -> None:
     """A tighter window rejects what the default accepts."""
-    event = envelope(time=(NOW - timedelta(hours=2)).isoformat())
+    event = envelope("sensor.reading", 2, time=(NOW - timedelta(hours=2)).isoformat())
     with pytest.raises(PermanentError, match="past"):
         to_points(event, now=NOW, window=TimeWindow(max_past=timedelta(hours=1)))
 
 
 def test_every_problem_is_named_at_once() -> None:
     """A far-future reading with a NaN value and no unit names all three."""
-    data = load_sample("sensor.reading", 1)["data"] | {"value": math.nan}
-    del data["unit"]
-    event = envelope(time="2099-01-01T00:00:00Z", data=data)
+    data = _data(value=math.nan)
+    del data["quantity"]["unit"]
+    event = envelope("sensor.reading", 2, time="2099-01-01T00:00:00Z", data=data)
     with pytest.raises(PermanentError) as caught:
         _points(event)
     message = str(caught.value)
-    assert "time: 2099-01-01" in message and "data.value" in message and "data.unit" in message
+    assert "time: 2099-01-01" in message
+    assert "data.quantity.value" in message and "data.quantity.unit" in message
 
 
 @pytest.mark.parametrize(("type_", "version"), [("device.registered", 1), ("trade.completed", 1)])
@@ -176,7 +184,8 @@ def test_events_that_carry_no_measurement_are_rejected(type_: str, version: int)
         _points(envelope(type_, version))
 
 
-def test_an_unknown_version_is_rejected() -> None:
-    """``sensor.reading`` v2 has no mapping (and no contract yet)."""
-    with pytest.raises(PermanentError, match=r"does not map sensor\.reading\.v2"):
-        _points(envelope().model_copy(update={"version": 2}))
+@pytest.mark.parametrize("version", [1, 3])
+def test_versions_other_than_the_newest_are_rejected(version: int) -> None:
+    """Only v2 is mapped: the runtime upcasts v1 before the handler, and v3 does not exist."""
+    with pytest.raises(PermanentError, match=rf"does not map sensor\.reading\.v{version}"):
+        _points(envelope("sensor.reading", 2).model_copy(update={"version": version}))

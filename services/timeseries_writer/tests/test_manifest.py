@@ -1,4 +1,5 @@
-"""Tests of the manifest: it subscribes to exactly what the handlers map, and names its URL and retention."""
+"""Tests of the manifest: it subscribes to what the handlers map (and the older versions upcast to it), and
+names its URL and retention."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from timeseries_writer.handlers import MAPPED
 from timeseries_writer.manifest import MANIFEST, RETENTION
 
 
-def test_the_subscription_is_exactly_the_mapped_contracts() -> None:
-    """Every mapped (type, version) is consumed, and nothing else is."""
-    consumed = {(s.type, v) for s in MANIFEST.consumes for v in s.versions}
-    assert consumed == set(MAPPED)
+def test_the_newest_subscribed_versions_are_exactly_the_mapped_contracts() -> None:
+    """The handlers map the newest subscribed version of each type; the rule routes every version."""
+    newest = {(s.type, max(s.versions)) for s in MANIFEST.consumes}
+    assert newest == set(MAPPED)
     assert MANIFEST.event_pattern() == {
-        "detail-type": ["cat.sighting.v1", "order.placed.v1", "sensor.reading.v1"]
+        "detail-type": ["cat.sighting.v1", "order.placed.v1", "sensor.reading.v1", "sensor.reading.v2"]
     }
 
 

@@ -28,13 +28,15 @@ def _writer(store: InMemorySeriesStore) -> SeriesWriter:
 
 
 def _nan_reading() -> Envelope:
-    return envelope(data=load_sample("sensor.reading", 1)["data"] | {"value": math.nan})
+    data = load_sample("sensor.reading", 2)["data"]
+    data["quantity"]["value"] = math.nan
+    return envelope("sensor.reading", 2, data=data)
 
 
 def test_a_batch_is_one_store_write() -> None:
     """Readings, sightings and orders of one batch reach the store in a single write."""
     store = InMemorySeriesStore()
-    batch = [envelope(), envelope("cat.sighting"), envelope("order.placed")]
+    batch = [envelope("sensor.reading", 2), envelope("cat.sighting"), envelope("order.placed")]
     assert _writer(store)(batch) == {}
     assert store.writes == 1
     assert sorted(metric for _, metric in store.points) == [
@@ -48,13 +50,13 @@ def test_a_batch_is_one_store_write() -> None:
 def test_bad_events_fail_alone_and_store_nothing() -> None:
     """A NaN reading and a far-future one fail with reasons; the good events are stored."""
     store = InMemorySeriesStore()
-    good = envelope()
+    good = envelope("sensor.reading", 2)
     nan = _nan_reading()
-    future = envelope(time=(NOW + timedelta(days=30)).isoformat())
+    future = envelope("sensor.reading", 2, time=(NOW + timedelta(days=30)).isoformat())
     failures = _writer(store)([nan, good, future])
     assert set(failures) == {nan.id, future.id}
     assert all(isinstance(e, PermanentError) for e in failures.values())
-    assert "data.value" in str(failures[nan.id]) and "future" in str(failures[future.id])
+    assert "data.quantity.value" in str(failures[nan.id]) and "future" in str(failures[future.id])
     assert {event_id for event_id, _ in store.points} == {good.id}
 
 
@@ -64,7 +66,11 @@ def test_rejections_are_logged_with_the_event() -> None:
     with capture_logs() as logs:
         _writer(InMemorySeriesStore())([nan])
     [line] = [e for e in logs if e["event"] == "event_rejected"]
-    assert line["event_id"] == nan.id and line["type"] == "sensor.reading" and "data.value" in line["error"]
+    assert (
+        line["event_id"] == nan.id
+        and line["type"] == "sensor.reading"
+        and "data.quantity.value" in line["error"]
+    )
 
 
 def test_a_batch_of_only_bad_events_does_not_call_the_store() -> None:
@@ -79,7 +85,7 @@ def test_store_rejections_fail_their_events() -> None:
     """A point the store rejects fails its event with the store's reason; the other events are stored."""
     store = InMemorySeriesStore()
     store.rejected_metrics["order.items"] = "quota exceeded"
-    order, reading = envelope("order.placed"), envelope()
+    order, reading = envelope("order.placed"), envelope("sensor.reading", 2)
     failures = _writer(store)([order, reading])
     assert list(failures) == [order.id]
     assert "quota exceeded" in str(failures[order.id])
@@ -91,14 +97,16 @@ def test_a_store_outage_fails_the_batch_as_retryable() -> None:
     store = InMemorySeriesStore()
     store.down = True
     with pytest.raises(RetryableError):
-        _writer(store)([envelope()])
+        _writer(store)([envelope("sensor.reading", 2)])
 
 
 def test_redelivered_events_give_the_same_aggregates() -> None:
     """The same events handled twice (a redelivery) leave sums and counts as after the first time."""
     store = InMemorySeriesStore()
     writer = _writer(store)
-    batch = [envelope(time=(NOW - timedelta(minutes=i + 1)).isoformat()) for i in range(50)]
+    batch = [
+        envelope("sensor.reading", 2, time=(NOW - timedelta(minutes=i + 1)).isoformat()) for i in range(50)
+    ]
     query = SeriesQuery(metric="temperature", start=NOW - timedelta(hours=1), end=NOW, bucket="1h", agg="sum")
     writer(batch)
     first = store.query(query)
@@ -111,7 +119,7 @@ def test_under_the_runtime_bad_events_are_dead_lettered_with_their_reason() -> N
     """Through the shared BatchProcessor: good messages deleted, the NaN one in the DLQ as permanent."""
     queue = InMemoryQueue()
     store = InMemorySeriesStore()
-    good, nan = envelope(), _nan_reading()
+    good, nan = envelope("sensor.reading", 2), _nan_reading()
     for event in (good, nan):
         queue.send(rule_body(event))
     processor = BatchProcessor(
@@ -122,5 +130,5 @@ def test_under_the_runtime_bad_events_are_dead_lettered_with_their_reason() -> N
     [letter] = queue.dead
     assert letter.attributes["tributary.reason"] == "permanent"
     assert letter.attributes["tributary.error_type"] == "PermanentError"
-    assert "data.value" in letter.attributes["tributary.error_message"]
+    assert "data.quantity.value" in letter.attributes["tributary.error_message"]
     assert {event_id for event_id, _ in store.points} == {good.id}

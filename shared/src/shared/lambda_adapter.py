@@ -24,11 +24,13 @@ from typing import Any
 import structlog
 
 from shared.errors import RetryableError
+from shared.manifest import Subscription
 from shared.messages import DeadLetter, Message
 from shared.observe import BatchObserver
 from shared.outcomes import RetryPolicy
 from shared.ports import BatchHandler, MessageQueue
 from shared.processing import BatchProcessor
+from shared.upcasting import upcaster_for
 
 log = structlog.get_logger()
 
@@ -96,6 +98,7 @@ def lambda_handler(
     retry_policy: RetryPolicy,
     queue: MessageQueue,
     observer: BatchObserver | None = None,
+    consumes: Sequence[Subscription] = (),
 ) -> LambdaHandler:
     """A Lambda handler for an SQS event source mapping with ``ReportBatchItemFailures``.
 
@@ -108,6 +111,7 @@ def lambda_handler(
             visibility backoff, never to receive or delete.
         observer: where each invocation's batch reports (traces, EMF metrics); see
             :func:`shared.runner.batch_observer`.
+        consumes: the service manifest's subscriptions: the handler sees only their newest versions.
 
     Returns:
         ``handler(event, context)`` returning ``{"batchItemFailures": [{"itemIdentifier": id}, …]}``.
@@ -116,6 +120,8 @@ def lambda_handler(
         ValueError: (from the returned handler) the event holds no SQS records.
     """
 
+    upcast = upcaster_for(consumes)
+
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
         records = event.get("Records")
         if not isinstance(records, list):
@@ -123,7 +129,12 @@ def lambda_handler(
         messages = [record_to_message(r) for r in records]
         invocation = _InvocationQueue(queue)
         processor = BatchProcessor(
-            queue=invocation, handler=batch_handler, service=service, policy=retry_policy, observer=observer
+            queue=invocation,
+            handler=batch_handler,
+            service=service,
+            policy=retry_policy,
+            observer=observer,
+            upcast=upcast,
         )
         request_id = getattr(context, "aws_request_id", None)
         with structlog.contextvars.bound_contextvars(aws_request_id=request_id):

@@ -19,6 +19,7 @@ from shared.messages import Message, parse_envelope
 from shared.observe import BatchObserver
 from shared.outcomes import Outcomes, RetryPolicy, sort_outcomes
 from shared.ports import BatchHandler, MessageQueue
+from shared.upcasting import Upcast, no_upcast
 
 log = structlog.get_logger()
 
@@ -34,7 +35,10 @@ class Stats:
 
 
 class BatchProcessor:
-    """Handles one batch of received messages end to end."""
+    """Handles one batch of received messages end to end.
+
+    ``upcast`` runs on every parsed envelope before the handler sees it (see :mod:`shared.upcasting`).
+    """
 
     def __init__(
         self,
@@ -44,12 +48,14 @@ class BatchProcessor:
         service: str,
         policy: RetryPolicy,
         observer: BatchObserver | None = None,
+        upcast: Upcast = no_upcast,
     ) -> None:
         self._queue = queue
         self._handler = handler
         self._service = service
         self._policy = policy
         self._observer = observer or BatchObserver(service=service)
+        self._upcast = upcast
         self.stats = Stats()
 
     def process(self, messages: Sequence[Message]) -> Outcomes:
@@ -59,7 +65,7 @@ class BatchProcessor:
         envelopes: dict[str, Envelope | ContractError] = {}
         for message in messages:
             try:
-                envelopes[message.message_id] = parse_envelope(message.body)
+                envelopes[message.message_id] = self._upcast(parse_envelope(message.body))
             except ContractError as exc:
                 envelopes[message.message_id] = exc
         valid = [e for e in envelopes.values() if isinstance(e, Envelope)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -22,27 +22,35 @@ from fastapi.responses import JSONResponse, Response
 from shared.batch_tracing import BatchTracer
 from shared.health import HealthServer
 from shared.logging import configure_logging
+from shared.manifest import Subscription
 from shared.metrics import PROMETHEUS_CONTENT_TYPE, BatchMetrics, Registry
 from shared.observe import QUEUE, BatchObserver, traced
 from shared.ports import BatchHandler, MessageQueue
 from shared.processing import BatchProcessor
 from shared.settings import WorkerSettings
+from shared.upcasting import upcaster_for
 from shared.worker import Worker
 
 log = structlog.get_logger()
 
 
 def build_worker(
-    settings: WorkerSettings, *, queue: MessageQueue, handler: BatchHandler, registry: Registry
+    settings: WorkerSettings,
+    *,
+    queue: MessageQueue,
+    handler: BatchHandler,
+    registry: Registry,
+    consumes: Sequence[Subscription] = (),
 ) -> Worker:
-    """The worker for ``handler`` over ``queue``, tuned by ``settings``, counting into ``registry``."""
-    observer = batch_observer(settings, registry)
+    """The worker for ``handler`` over ``queue``, tuned by ``settings``, counting into ``registry``; events
+    of older versions in ``consumes`` (the service manifest's) are upcast to the newest one first."""
     processor = BatchProcessor(
         queue=traced(queue, store=QUEUE, aws=True),
         handler=handler,
         service=settings.service,
         policy=settings.retry_policy(),
-        observer=observer,
+        observer=batch_observer(settings, registry),
+        upcast=upcaster_for(consumes),
     )
     return Worker(queue_=queue, processor=processor, limits=settings.limits(), poll=settings.poll())
 
@@ -59,7 +67,12 @@ def batch_observer(settings: WorkerSettings, registry: Registry | None = None) -
 
 
 def run_worker(
-    settings: WorkerSettings, *, queue: MessageQueue, handler: BatchHandler, api: FastAPI | None = None
+    settings: WorkerSettings,
+    *,
+    queue: MessageQueue,
+    handler: BatchHandler,
+    api: FastAPI | None = None,
+    consumes: Sequence[Subscription] = (),
 ) -> None:
     """Run until SIGTERM or SIGINT, then drain: finish the messages in hand and return.
 
@@ -68,10 +81,11 @@ def run_worker(
         queue: the queue to consume.
         handler: the service's batch handler.
         api: the service's read API, served beside ``/healthz`` on the HTTP port.
+        consumes: the service manifest's subscriptions: the handler sees only their newest versions.
     """
     configure_logging(settings.service, settings.log_level)
     registry = Registry()
-    worker = build_worker(settings, queue=queue, handler=handler, registry=registry)
+    worker = build_worker(settings, queue=queue, handler=handler, registry=registry, consumes=consumes)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("drain_requested", signal=signal.Signals(signum).name)

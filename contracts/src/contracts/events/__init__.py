@@ -10,7 +10,7 @@ from contracts.events.cat_sighting import CatSightingV1
 from contracts.events.device_registered import DeviceRegisteredV1
 from contracts.events.ops_dlq_depth import OpsDlqDepthV1
 from contracts.events.order_placed import OrderItem, OrderPlacedV1
-from contracts.events.sensor_reading import SensorReadingV1
+from contracts.events.sensor_reading import Quantity, SensorReadingV1, SensorReadingV2
 from contracts.events.trade_completed import PlayerMovement, TradeCompletedV1
 
 __all__ = [
@@ -20,6 +20,8 @@ __all__ = [
     "OrderItem",
     "OrderPlacedV1",
     "PlayerMovement",
+    "Quantity",
     "SensorReadingV1",
+    "SensorReadingV2",
     "TradeCompletedV1",
 ]

@@ -1,7 +1,7 @@
 """Pure mapping from relationship events to graph rows; no store, no boto3.
 
 - ``device.registered`` → (Device)-[:LOCATED_AT]->(Site) and the device's attributes;
-- ``sensor.reading`` → the device's ``last_seen``;
+- ``sensor.reading`` (v2; v1 arrives upcast) → the device's ``last_seen``;
 - ``cat.sighting`` → (Cat)-[:SEEN_IN {sighting_id, at, status}]->(Municipality), the cat's latest status;
 - ``trade.completed`` → per movement (Player)-[:TRADED_TO {trade_id, at}]->(Team) and
   (Player)-[:LEFT {trade_id, at}]->(Team), the player's current team;
@@ -26,7 +26,7 @@ from contracts.events import (
     CatSightingV1,
     DeviceRegisteredV1,
     OrderPlacedV1,
-    SensorReadingV1,
+    SensorReadingV2,
     TradeCompletedV1,
 )
 from graph_writer.model import (
@@ -84,7 +84,7 @@ def _device_registered(event: Envelope, data: DeviceRegisteredV1) -> GraphBatch:
     return GraphBatch(placements=(placement,))
 
 
-def _sensor_reading(event: Envelope, data: SensorReadingV1) -> GraphBatch:
+def _sensor_reading(event: Envelope, data: SensorReadingV2) -> GraphBatch:
     return GraphBatch(
         seen=(DeviceSeen(device_id=data.device_id, at=iso_utc(event), version=version_of(event)),)
     )
@@ -140,14 +140,15 @@ def _order_placed(event: Envelope, data: OrderPlacedV1) -> GraphBatch:
 
 _MAPPERS: dict[tuple[str, int], Callable[[Envelope, Any], GraphBatch]] = {
     ("device.registered", 1): _device_registered,
-    ("sensor.reading", 1): _sensor_reading,
+    ("sensor.reading", 2): _sensor_reading,
     ("cat.sighting", 1): _cat_sighting,
     ("trade.completed", 1): _trade_completed,
     ("order.placed", 1): _order_placed,
 }
 
 HANDLED: tuple[tuple[str, int], ...] = tuple(_MAPPERS)
-"""The ``(type, version)`` pairs graph_writer maps (its manifest subscribes to exactly these)."""
+"""The ``(type, version)`` pairs graph_writer maps: the newest version of each type its manifest subscribes
+to (older subscribed versions are upcast to it by the runtime)."""
 
 
 def rows_of(event: Envelope) -> GraphBatch:

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from graph_writer.bootstrap import GraphWriterSettings, build_queue, build_store
+from graph_writer.manifest import MANIFEST
 from graph_writer.writer import GraphWriter
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
@@ -33,6 +34,7 @@ def _sqs_handler() -> LambdaHandler:
         retry_policy=settings.retry_policy(),
         queue=build_queue(settings),
         observer=batch_observer(settings),
+        consumes=MANIFEST.consumes,
     )
 
 

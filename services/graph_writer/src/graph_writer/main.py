@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graph_writer.bootstrap import GraphWriterSettings, build
+from graph_writer.manifest import MANIFEST
 from shared.logging import configure_logging
 from shared.runner import run_worker
 
@@ -12,7 +13,9 @@ def main() -> None:
     configure_logging(settings.service, settings.log_level)  # the store's start-up logs are JSON lines too
     service = build(settings)
     try:
-        run_worker(settings, queue=service.queue, handler=service.writer, api=service.api)
+        run_worker(
+            settings, queue=service.queue, handler=service.writer, api=service.api, consumes=MANIFEST.consumes
+        )
     finally:
         service.close()
 

@@ -9,7 +9,7 @@ MANIFEST = ServiceManifest(
     module="graph_writer.main",
     consumes=(
         Subscription(type="device.registered", versions=(1,)),
-        Subscription(type="sensor.reading", versions=(1,)),
+        Subscription(type="sensor.reading", versions=(1, 2)),
         Subscription(type="cat.sighting", versions=(1,)),
         Subscription(type="trade.completed", versions=(1,)),
         Subscription(type="order.placed", versions=(1,)),

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from contracts import Envelope
+from shared.putevents import EntryFailure
 
-
-@dataclass(frozen=True, kw_only=True)
-class PublishFailure:
-    """An envelope the bus did not take: ``index`` into the published sequence, the bus's code and message."""
-
-    index: int
-    code: str
-    message: str
-    retryable: bool
+PublishFailure = EntryFailure
+"""An envelope the bus did not take: ``index`` into the published sequence, the bus's code and message."""
 
 
 class EventPublisher(Protocol):

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from contracts import Envelope
-from ingest.adapters.eventbridge import MAX_ENTRIES, EventBridgePublisher, chunks, entry_size
+from ingest.adapters.eventbridge import EventBridgePublisher
 from ingest.handlers import Limits, validate_events
 from ingest.ports import PublishFailure
+from shared.putevents import MAX_ENTRIES, chunks, entry_size
 from tests.support.envelopes import envelope
 from tests.support.samples import load_sample
 

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from notifier.bootstrap import NotifierSettings, Service, build
+from notifier.manifest import MANIFEST
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
 from shared.runner import batch_observer
@@ -38,6 +39,7 @@ def _runtime() -> _Runtime:
         retry_policy=settings.retry_policy(),
         queue=service.queue,
         observer=batch_observer(settings),
+        consumes=MANIFEST.consumes,
     )
     return _Runtime(service, sqs)
 

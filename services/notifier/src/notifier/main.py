@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from notifier.bootstrap import NotifierSettings, StartupError, build
+from notifier.manifest import MANIFEST
 from notifier.rulefile import RulesError
 from shared.logging import configure_logging
 from shared.runner import run_worker
@@ -38,7 +39,13 @@ def main() -> None:
     log.info("rules_loaded", source=service.notifier.rules.source, rules=len(service.notifier.rules.rules))
     service.watch.start()
     try:
-        run_worker(settings, queue=service.queue, handler=service.notifier, api=service.api)
+        run_worker(
+            settings,
+            queue=service.queue,
+            handler=service.notifier,
+            api=service.api,
+            consumes=MANIFEST.consumes,
+        )
     finally:
         service.watch.stop()
         service.close()

@@ -12,7 +12,7 @@ MANIFEST = ServiceManifest(
     name="notifier",
     module="notifier.main",
     consumes=(
-        Subscription(type="sensor.reading", versions=(1,)),
+        Subscription(type="sensor.reading", versions=(1, 2)),
         Subscription(type="trade.completed", versions=(1,)),
         Subscription(type="cat.sighting", versions=(1,)),
         Subscription(type="ops.dlq_depth", versions=(1,)),

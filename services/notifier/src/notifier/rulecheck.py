@@ -96,8 +96,8 @@ class RuleChecker:
         self.document = document
         self.environ = environ
         self.subscribed: dict[str, tuple[int, ...]] = {}
-        for sub in subscriptions:
-            self.subscribed[sub.type] = tuple(sorted({*self.subscribed.get(sub.type, ()), *sub.versions}))
+        for sub in subscriptions:  # the runtime upcasts older versions: rules see only the newest
+            self.subscribed[sub.type] = (max({*self.subscribed.get(sub.type, ()), *sub.versions}),)
         self.problems: list[Problem] = []
 
     def fail(self, loc: Loc, message: str) -> None:
@@ -192,7 +192,7 @@ class RuleChecker:
             self.fail(
                 (*loc, "match", "versions"),
                 f"the notifier does not consume {type_} v{', v'.join(map(str, missing))}"
-                f" (it consumes v{', v'.join(map(str, subscribed))})",
+                f" (it handles v{subscribed[0]}; older versions are upcast to it before rules see them)",
             )
             return None
         return Match(type=type_, versions=versions)

@@ -1,7 +1,8 @@
 """Pure mapping from contract events to points: which series an event feeds and with what value.
 
-- ``sensor.reading`` v1 → one point of the reading's ``metric``, dimensions ``device`` and ``site``, its
-  value converted to the canonical unit of its quantity (:data:`CANONICAL_UNITS`).
+- ``sensor.reading`` v2 → one point of the reading's ``metric``, dimensions ``device`` and ``site``, its
+  quantity converted to the canonical unit (:data:`CANONICAL_UNITS`). v1 readings reach the handler
+  already upcast to v2 by the runtime (the manifest accepts both), so they are stored the same way.
 - ``cat.sighting`` v1 → one point of ``cat.sightings`` (value 1, unit ``count``) with dimensions
   ``municipality`` (the local-government code) and ``status``: ``agg=sum`` counts sightings per bucket.
 - ``order.placed`` v1 → ``order.amount`` (the order total, unit = its ISO 4217 currency) and
@@ -24,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from contracts import Envelope, UnknownContractError, contract_model
-from contracts.events import CatSightingV1, OrderPlacedV1, SensorReadingV1
+from contracts.events import CatSightingV1, OrderPlacedV1, SensorReadingV2
 from shared.errors import PermanentError
 from timeseries_writer.model import Point, epoch_us
 
@@ -119,12 +120,12 @@ def _point(event: Envelope, metric: str, value: float, unit: str, **dimensions: 
 
 
 def _sensor_reading(event: Envelope, data: Any) -> list[Point]:
-    reading: SensorReadingV1 = data
-    canonical = CANONICAL_UNITS.get(reading.unit)
+    reading: SensorReadingV2 = data
+    canonical = CANONICAL_UNITS.get(reading.quantity.unit)
     if canonical is None:
-        raise ValueError(f"data.unit: {reading.unit!r} has no canonical unit")
+        raise ValueError(f"data.quantity.unit: {reading.quantity.unit!r} has no canonical unit")
     unit, factor = canonical
-    value = reading.value * factor
+    value = reading.quantity.value * factor
     return [_point(event, reading.metric, value, unit, device=reading.device_id, site=reading.site_id)]
 
 
@@ -145,10 +146,11 @@ def _order_placed(event: Envelope, data: Any) -> list[Point]:
 
 
 _MAPPERS: dict[tuple[str, int], Callable[[Envelope, BaseModel], list[Point]]] = {
-    ("sensor.reading", 1): _sensor_reading,
+    ("sensor.reading", 2): _sensor_reading,
     ("cat.sighting", 1): _cat_sighting,
     ("order.placed", 1): _order_placed,
 }
 
 MAPPED: tuple[tuple[str, int], ...] = tuple(_MAPPERS)
-"""Every ``(type, version)`` this service turns into points; the manifest subscribes to exactly these."""
+"""Every ``(type, version)`` this service turns into points: the newest version of each type its manifest
+subscribes to (older subscribed versions are upcast to it by the runtime)."""

@@ -16,6 +16,7 @@ from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
 from shared.runner import batch_observer
 from timeseries_writer.bootstrap import SeriesSettings, build
+from timeseries_writer.manifest import MANIFEST
 
 
 @cache
@@ -31,6 +32,7 @@ def _sqs_handler() -> LambdaHandler:
         retry_policy=settings.retry_policy(),
         queue=service.queue,
         observer=batch_observer(settings),
+        consumes=MANIFEST.consumes,
     )
 
 

@@ -28,7 +28,7 @@ MANIFEST = ServiceManifest(
     name="timeseries_writer",
     module="timeseries_writer.main",
     consumes=(
-        Subscription(type="sensor.reading", versions=(1,)),
+        Subscription(type="sensor.reading", versions=(1, 2)),
         Subscription(type="cat.sighting", versions=(1,)),
         Subscription(type="order.placed", versions=(1,)),
     ),

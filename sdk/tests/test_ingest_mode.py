@@ -1,0 +1,114 @@
+"""Tests of publishing through ingest's HTTP API: the real ingest app over an in-memory bus."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from tenacity import wait_none
+
+from contracts import Envelope
+from ingest.app import create_app
+from ingest.handlers import Limits
+from ingest.ports import PublishFailure
+from ingest.testing import InMemoryPublisher
+from shared.putevents import entry_size
+from tributary_sdk import INVALID, AsyncPublisher, Publisher
+from tributary_sdk.events import prepare
+from tributary_sdk.ingest import MAX_EVENTS_PER_REQUEST, AsyncIngestTransport, IngestTransport
+
+from .conftest import sample_event
+
+TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+
+
+class FlakyBus(InMemoryPublisher):
+    """Fails each event's first publish as retryable (ingest then answers 503 naming it)."""
+
+    def __init__(self) -> None:
+        self.tried: set[str] = set()
+        super().__init__(fail=self._first_time)
+
+    def _first_time(self, envelope: Envelope) -> PublishFailure | None:
+        if envelope.id in self.tried:
+            return None
+        self.tried.add(envelope.id)
+        return PublishFailure(index=0, code="ThrottlingException", message="slow down", retryable=True)
+
+
+def _app(bus: InMemoryPublisher) -> Any:
+    return create_app(publisher=bus, limits=Limits(), max_body_bytes=16 * 1024 * 1024)
+
+
+def test_events_go_in_requests_of_at_most_ingest_limit_with_the_trace() -> None:
+    """1,100 events: three requests; every event published once, with the caller's trace."""
+    bus = InMemoryPublisher()
+    client = TestClient(_app(bus))
+    publisher = Publisher(transport=IngestTransport(client=client), source="tests.sdk")
+    results = publisher.publish(
+        [sample_event() for _ in range(2 * MAX_EVENTS_PER_REQUEST + 100)], trace=TRACE
+    )
+    assert all(r.ok for r in results) and len(results) == 1100
+    assert sorted(e.id for e in bus.published) == sorted(r.id for r in results if r.id)
+    assert {e.trace for e in bus.published} == {TRACE}
+
+
+def test_events_ingest_could_not_publish_are_resent_with_the_same_id() -> None:
+    """ingest's 503 names the retryable events; only those are sent again, and arrive once."""
+    bus = FlakyBus()
+    publisher = Publisher(
+        transport=IngestTransport(client=TestClient(_app(bus)), wait=wait_none()), source="tests.sdk"
+    )
+    results = publisher.publish([sample_event() for _ in range(20)])
+    assert all(r.ok for r in results)
+    assert sorted(e.id for e in bus.published) == sorted(r.id for r in results if r.id)
+
+
+def test_invalid_events_never_reach_ingest() -> None:
+    bus = InMemoryPublisher()
+    publisher = Publisher(transport=IngestTransport(client=TestClient(_app(bus))), source="tests.sdk")
+    bad = sample_event()
+    bad.data["quality"] = "fine"  # type: ignore[index]
+    results = publisher.publish([bad, sample_event()])
+    assert [(r.ok, r.code) for r in results] == [(False, INVALID), (True, None)]
+    assert len(bus.published) == 1
+
+
+def test_an_unreachable_ingest_is_a_result_per_event() -> None:
+    """Nothing listens: each event fails with the transport error after the attempts, nothing raises."""
+    publisher = Publisher.to_ingest(
+        "http://127.0.0.1:9", source="tests.sdk", max_attempts=2, wait=wait_none()
+    )
+    results = publisher.publish([sample_event(), sample_event()])
+    assert [r.ok for r in results] == [False, False] and results[0].code == "ConnectError"
+
+
+def test_async_publisher_through_ingest() -> None:
+    bus = FlakyBus()
+    transport = httpx.ASGITransport(app=_app(bus))
+
+    async def run() -> list[Any]:
+        client = httpx.AsyncClient(transport=transport, base_url="http://ingest")
+        async with AsyncPublisher(
+            transport=AsyncIngestTransport(client=client, wait=wait_none()), source="tests.sdk"
+        ) as publisher:
+            return await publisher.publish([sample_event() for _ in range(30)])
+
+    results = asyncio.run(run())
+    assert all(r.ok for r in results)
+    assert sorted(e.id for e in bus.published) == sorted(r.id for r in results if r.id)
+
+
+def test_requests_are_cut_by_size_too() -> None:
+    """Events adding up past the body budget go in more than one request."""
+    bus = InMemoryPublisher()
+    client = TestClient(_app(bus))
+    sizes: list[int] = []
+    client.event_hooks["request"].append(lambda request: sizes.append(len(request.content)))
+    events = [sample_event() for _ in range(400)]
+    one = entry_size(prepare(events[:1], source="s", bus_name="b", trace=TRACE)[0][0].entry)
+    transport = IngestTransport(client=client, max_body_bytes=one * 150)
+    results = Publisher(transport=transport, source="tests.sdk").publish(events)
+    assert all(r.ok for r in results) and len(sizes) == 3
