@@ -40,13 +40,14 @@ def _ordered(refused: list[PublishResult], sent: list[PublishResult]) -> list[Pu
     return sorted([*refused, *sent], key=lambda r: r.index)
 
 
-class Publisher:
-    """Publishes events synchronously; build one with :meth:`to_bus` or :meth:`to_ingest`."""
+class _Preparing[T]:
+    """What both publishers share: the transport, the source and bus events get, the size limit, and
+    preparing a call (its trace header, the events ready to send, those refused)."""
 
     def __init__(
         self,
         *,
-        transport: _Transport,
+        transport: T,
         source: str,
         bus_name: str = DEFAULT_BUS,
         max_event_bytes: int = MAX_REQUEST_BYTES,
@@ -55,6 +56,23 @@ class Publisher:
         self._source = source
         self._bus = bus_name
         self._max_event_bytes = max_event_bytes
+
+    def _prepare(
+        self, events: Sequence[Event], trace: str | None
+    ) -> tuple[str, list[Prepared], list[PublishResult]]:
+        header = continue_or_start(trace)
+        ready, refused = prepare(
+            events,
+            source=self._source,
+            bus_name=self._bus,
+            trace=header,
+            max_event_bytes=self._max_event_bytes,
+        )
+        return header, ready, refused
+
+
+class Publisher(_Preparing[_Transport]):
+    """Publishes events synchronously; build one with :meth:`to_bus` or :meth:`to_ingest`."""
 
     @classmethod
     def to_bus(
@@ -96,14 +114,7 @@ class Publisher:
     def publish(self, events: Sequence[Event], *, trace: str | None = None) -> list[PublishResult]:
         """Validate, then send ``events``; one result per event, in order. ``trace``: an X-Ray trace header
         to continue (a new trace otherwise)."""
-        header = continue_or_start(trace)
-        ready, refused = prepare(
-            events,
-            source=self._source,
-            bus_name=self._bus,
-            trace=header,
-            max_event_bytes=self._max_event_bytes,
-        )
+        header, ready, refused = self._prepare(events, trace)
         sent = self._transport.send(ready, trace=header) if ready else []
         return _ordered(refused, sent)
 
@@ -117,21 +128,8 @@ class Publisher:
         self.close()
 
 
-class AsyncPublisher:
+class AsyncPublisher(_Preparing[_AsyncTransport]):
     """Publishes events from asyncio code; build one with :meth:`to_bus` or :meth:`to_ingest`."""
-
-    def __init__(
-        self,
-        *,
-        transport: _AsyncTransport,
-        source: str,
-        bus_name: str = DEFAULT_BUS,
-        max_event_bytes: int = MAX_REQUEST_BYTES,
-    ) -> None:
-        self._transport = transport
-        self._source = source
-        self._bus = bus_name
-        self._max_event_bytes = max_event_bytes
 
     @classmethod
     def to_bus(
@@ -178,14 +176,7 @@ class AsyncPublisher:
 
     async def publish(self, events: Sequence[Event], *, trace: str | None = None) -> list[PublishResult]:
         """As :meth:`Publisher.publish`."""
-        header = continue_or_start(trace)
-        ready, refused = prepare(
-            events,
-            source=self._source,
-            bus_name=self._bus,
-            trace=header,
-            max_event_bytes=self._max_event_bytes,
-        )
+        header, ready, refused = self._prepare(events, trace)
         sent = await self._transport.send(ready, trace=header) if ready else []
         return _ordered(refused, sent)
 

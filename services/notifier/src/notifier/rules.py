@@ -124,8 +124,8 @@ class Match:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EventRule:
-    """An alert for each matching event."""
+class _RuleBase:
+    """What every kind of rule has: which events, under which conditions, about what, said how, to whom."""
 
     name: str
     match: Match
@@ -136,32 +136,29 @@ class EventRule:
     cooldown_s: float
     channels: tuple[str, ...]
     line: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRule(_RuleBase):
+    """An alert for each matching event."""
+
     kind: Literal["event"] = field(default="event", init=False)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AbsenceRule:
+class AbsenceRule(_RuleBase):
     """An alert when a subject, once seen, has not been seen for ``after_s``.
 
     Its ``message`` may use ``{subject}``, ``{last_seen}`` (ISO time), ``{silent_for}`` (``12m``) and
     ``{rule}``: there is no event to take fields from.
     """
 
-    name: str
-    match: Match
-    when: tuple[Condition | AnyOf, ...] = ()
-    subject: Template
-    severity: Severity
-    message: Template
-    cooldown_s: float
-    channels: tuple[str, ...]
     after_s: float
-    line: int = 0
     kind: Literal["absence"] = field(default="absence", init=False)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RateRule:
+class RateRule(_RuleBase):
     """An alert when a subject has ``count`` matching events within one window of ``within_s``.
 
     Windows are fixed, aligned to the epoch and placed by each event's ``time``, so the alert does not
@@ -170,17 +167,8 @@ class RateRule:
     ``{rate.count}``, ``{rate.within}`` (``10m``) and ``{rate.window_start}`` (ISO time).
     """
 
-    name: str
-    match: Match
-    when: tuple[Condition | AnyOf, ...] = ()
-    subject: Template
-    severity: Severity
-    message: Template
-    cooldown_s: float
-    channels: tuple[str, ...]
     count: int
     within_s: float
-    line: int = 0
     kind: Literal["rate"] = field(default="rate", init=False)
 
     def window_start(self, at: float) -> float:
