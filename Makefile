@@ -116,8 +116,13 @@ lint: install
 	$(RUN) mypy
 	$(RUN) python -m contracts.schemas check  # also the evolution rules (= tributary contracts check)
 
+# Both steps run on PYTEST_WORKERS processes: unit and service tests spread freely (many wait on
+# subprocesses and sockets); stack tests by group (tests/e2e/conftest.py), so each emulator's session stack
+# lives in one worker, and the LocalStack and MiniStack runs go side by side.
+PYTEST_WORKERS ?= 2
 pytest: install
-	$(RUN) pytest
+	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS)
+	$(RUN) pytest -m "e2e or fault" -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint pytest
 

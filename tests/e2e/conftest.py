@@ -85,6 +85,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulators(*names, reason): run only on these emulators")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the stack tests for ``pytest -n N --dist loadgroup``: every test on one emulator's session stack
+    runs in one worker (so each worker starts only the stacks it uses), and a module whose tests share a
+    stack of their own (crash stacks, the fault run) runs in one worker too."""
+    for item in items:
+        if item.get_closest_marker("e2e") is None and item.get_closest_marker("fault") is None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        emulator = callspec.params.get("emulator_name") if callspec is not None else None
+        group = emulator if isinstance(emulator, str) else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", params=e2e_emulators())
 def emulator_name(request: pytest.FixtureRequest) -> str:
     """The emulator this test runs on (``external`` for a given stack file)."""
