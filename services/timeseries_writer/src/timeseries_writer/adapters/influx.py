@@ -105,7 +105,7 @@ class InfluxSeriesStore:
         self._max_lines = max_lines
         self._retrying = Retrying(
             stop=stop_after_attempt(attempts),
-            wait=wait or wait_exponential_jitter(initial=0.1, max=5),
+            wait=wait or wait_exponential_jitter(multiplier=0.1, max=5),
             retry=retry_if_exception(lambda exc: isinstance(exc, _Transient | httpx.TransportError)),
             before_sleep=_log_retry,
             reraise=True,
