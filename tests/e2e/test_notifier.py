@@ -428,7 +428,8 @@ def test_state_lives_in_dynamodb_where_the_emulator_serves_it(
     assert client.description["state_backend"] == expected
     if expected == "dynamodb":
         table = f"{notifier_stack.bus_name}-notifier-state"
-        items = client.aws("dynamodb").scan(TableName=table)["Items"]
+        pages = client.aws("dynamodb").get_paginator("scan").paginate(TableName=table)
+        items = [item for page in pages for item in page["Items"]]
         assert any(i["pk"]["S"] == "notif#hot" for i in items)
         assert not sqlite.exists()
     else:

@@ -165,6 +165,9 @@ def _throttle(run: FaultRun) -> None:
         proxy.inject(operation, fraction=fraction)
     run.note(f"throttling {', '.join(THROTTLED)} for {THROTTLE_S:.0f}s")
     time.sleep(THROTTLE_S)
+    # An operation whose caller was quiet all along (a worker restarting after its kill, an archiver between
+    # flushes) stays throttled until it has been hit, so every one of them is exercised.
+    wait_for(lambda: {c.operation for c in proxy.throttled()} >= set(THROTTLED), timeout_s=90)
     proxy.clear_faults()
     for call, count in proxy.throttled().items():
         run.throttled[call.operation] += count
