@@ -80,9 +80,9 @@ class RateHit:
 
 def rate_hits(event: Envelope, rules: Sequence[Rule]) -> list[RateHit]:
     """The rate windows ``event`` counts in: one per rate rule it satisfies, placed by the event's time."""
-    rate = [r for r in rules if isinstance(r, RateRule)]
+    rate = [r for r in rules if isinstance(r, RateRule) and r.match.matches(event.type, event.version)]
     if not rate:
-        return []
+        return []  # most events: no rate rule looks at their type, so they are never serialised here
     doc = document(event)
     hits = []
     for rule in rate:
