@@ -116,13 +116,15 @@ lint: install
 	$(RUN) mypy
 	$(RUN) python -m contracts.schemas check  # also the evolution rules (= tributary contracts check)
 
-# Both steps run on PYTEST_WORKERS processes: unit and service tests spread freely (many wait on
-# subprocesses and sockets); stack tests by group (tests/e2e/conftest.py), so each emulator's session stack
-# lives in one worker, and the LocalStack and MiniStack runs go side by side.
+# Unit and service tests spread over PYTEST_WORKERS processes (many wait on subprocesses and sockets).
+# Stack tests are grouped per emulator (tests/e2e/conftest.py) for when they run side by side.
 PYTEST_WORKERS ?= 2
+# Stack tests run one at a time by default: side by side (E2E_PARALLEL="-n 2 --dist loadgroup") they take
+# ~16 min instead of ~23, but timing assumptions in some of them have failed under that load.
+E2E_PARALLEL ?=
 pytest: install
 	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS)
-	$(RUN) pytest -m "e2e or fault" -n $(PYTEST_WORKERS) --dist loadgroup
+	$(RUN) pytest -m "e2e or fault" $(E2E_PARALLEL)
 
 test: lint pytest
 
