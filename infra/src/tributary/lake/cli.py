@@ -1,0 +1,179 @@
+"""``tributary lake tables|query|compact``: the archive as typed tables, the same SQL locally and on AWS.
+
+Where a query runs: on a local stack (``stack.json`` with an emulator endpoint) DuckDB over the archive
+read from the emulator's S3; on a deployed stack (``aws_endpoint`` null), or with ``--profile``/``--region``,
+or ``--engine athena``, Athena in the stack's workgroup (``<bus>-lake``) over its Glue database
+(``<bus>_archive``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import boto3
+import typer
+from rich.table import Table as RichTable
+
+from contracts.tables import contract_tables
+from tributary.aws import stack_client
+from tributary.lake.athena import AthenaLake, workgroup_name
+from tributary.lake.glue import database_name
+from tributary.lake.local import LocalLake
+from tributary.lake.named import named_queries, named_query
+from tributary.lake.result import LakeError, QueryResult
+from tributary.operators.cli_support import (
+    Bus,
+    DataDir,
+    Json,
+    Profile,
+    Region,
+    console,
+    failures,
+    logs_to_stderr,
+    print_json,
+)
+from tributary.stack import read_stack_file
+
+lake_app = typer.Typer(
+    help="The archive as typed tables: list them, query them with SQL.", no_args_is_help=True
+)
+
+
+class Engine(StrEnum):
+    auto = "auto"
+    duckdb = "duckdb"
+    athena = "athena"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="auto: DuckDB on a local stack, Athena on a deployed one (or with --profile/--region).",
+    ),
+]
+Workgroup = Annotated[str | None, typer.Option("--workgroup", help="Athena workgroup [<bus>-lake].")]
+Database = Annotated[str | None, typer.Option("--database", help="Glue database [<bus>_archive].")]
+
+Lake = LocalLake | AthenaLake
+
+
+@lake_app.command("tables")
+def tables_command(as_json: Json = False) -> None:
+    """Every typed table (one per contract version, plus one per array), with its columns and types."""
+    described: list[dict[str, Any]] = [
+        {
+            "table": name,
+            "contract": table.contract,
+            "columns": [{"name": c.name, "type": c.type} for c in columns],
+        }
+        for table in contract_tables()
+        for name, columns in table.all_tables()
+    ]
+    if as_json:
+        print_json(described)
+        return
+    out = RichTable(title="lake tables (the same names and columns in DuckDB and Athena)")
+    for column in ("table", "contract", "columns"):
+        out.add_column(column)
+    for entry in described:
+        columns = ", ".join(f"{c['name']} {c['type']}" for c in entry["columns"])
+        out.add_row(entry["table"], entry["contract"], columns)
+    console.print(out)
+
+
+@contextmanager
+def open_lake(
+    *,
+    data_dir: Any,
+    profile: str | None,
+    region: str | None,
+    bus: str,
+    engine: Engine,
+    workgroup: str | None,
+    database: str | None,
+) -> Iterator[Lake]:
+    """The lake to query: the local stack's archive in DuckDB, or Athena."""
+    if profile or region:
+        session = boto3.session.Session(profile_name=profile, region_name=region)
+        yield AthenaLake(
+            session.client("athena"),
+            workgroup=workgroup or workgroup_name(bus),
+            database=database or database_name(bus),
+        )
+        return
+    info = read_stack_file(data_dir)
+    endpoint, bus_name = info.get("aws_endpoint"), info.get("bus_name", bus)
+    if engine == Engine.athena or (engine == Engine.auto and endpoint is None):
+        yield AthenaLake(
+            stack_client("athena", endpoint, region=info["region"]),
+            workgroup=workgroup or workgroup_name(bus_name),
+            database=database or database_name(bus_name),
+        )
+        return
+    if endpoint is None:
+        raise LakeError("--engine duckdb reads a local stack's archive; this stack is on AWS (use Athena)")
+    lake = LocalLake(stack_client("s3", endpoint, region=info["region"]), info["bucket"])
+    try:
+        yield lake
+    finally:
+        lake.close()
+
+
+def print_result(
+    result: QueryResult, *, title: str = "", as_json: bool = False, limit: int | None = None
+) -> None:
+    """The rows as a table (or JSON records), and where the time went."""
+    for note in result.notes:
+        sys.stderr.write(f"note: {note}\n")
+    if as_json:
+        print_json(result.records())
+        return
+    out = RichTable(title=title or None)
+    for column in result.columns:
+        out.add_column(column)
+    for row in result.rows[:limit]:
+        out.add_row(*("" if v is None else str(v) for v in row))
+    console.print(out)
+    shown = f", {limit} shown" if limit is not None and len(result.rows) > limit else ""
+    load = f", archive read in {result.load_s:.2f}s" if result.load_s else ""
+    console.print(f"{len(result.rows)} rows{shown} ({result.engine}: query {result.query_s:.3f}s{load})")
+
+
+@lake_app.command("query")
+def query_command(
+    sql: Annotated[str | None, typer.Argument(help="The SQL (omit with --named).")] = None,
+    named: Annotated[
+        str | None,
+        typer.Option("--named", help="A shipped query: " + ", ".join(q.name for q in named_queries())),
+    ] = None,
+    data_dir: DataDir = None,
+    engine: EngineOption = Engine.auto,
+    profile: Profile = None,
+    region: Region = None,
+    bus: Bus = "tributary",
+    workgroup: Workgroup = None,
+    database: Database = None,
+    as_json: Json = False,
+) -> None:
+    """Run SQL over the typed tables (``tributary lake tables``) and print the rows."""
+    logs_to_stderr()
+    with failures():
+        if bool(sql) == bool(named):
+            raise ValueError("give either SQL or --named NAME")
+        text = named_query(named).sql if named else str(sql)
+        with open_lake(
+            data_dir=data_dir,
+            profile=profile,
+            region=region,
+            bus=bus,
+            engine=engine,
+            workgroup=workgroup,
+            database=database,
+        ) as lake:
+            result = lake.query(text)
+    print_result(result, title=named or "", as_json=as_json)
