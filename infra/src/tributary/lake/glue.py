@@ -48,6 +48,12 @@ VIEW_TYPES: dict[LogicalType, str] = {
 """The Presto/Trino type of each view column."""
 HIVE_VIEW_TYPES: dict[LogicalType, str] = {**VIEW_TYPES, "string": "string"}
 """The same in Hive spelling, for the Glue catalogue's columns of a view."""
+DT_RANGE = "1970-01-01,NOW+1DAYS"
+"""Partition projection's ``dt`` range. The envelope accepts any aware time today (no contract constant
+bounds it yet), so the range starts at the Unix epoch and ends a day ahead of Athena's clock (producers'
+clocks run ahead); ``tributary lake check`` and the conformance test report archived partitions outside it.
+The cost: a query that does not filter on ``dt`` makes Athena consider every projected day, so filter on
+``dt`` when you can."""
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
 SERDE_PARAMETERS = {"case.insensitive": "false", "dots.in.keys": "false", "ignore.malformed.json": "true"}
 
@@ -108,9 +114,10 @@ class GlueColumn:
 
 
 def raw_columns(table: Table) -> list[GlueColumn]:
-    """The raw table's columns: the envelope's keys as written, ``data`` as a nested struct."""
+    """The raw table's columns: the envelope's keys as written (``trace`` too), ``data`` as a nested
+    struct."""
     envelope = [GlueColumn(c.name, STORAGE_TYPES[c.type]) for c in ENVELOPE_COLUMNS]
-    return [*envelope, GlueColumn("data", hive_type(data_tree(table)))]
+    return [*envelope, GlueColumn("trace", "string"), GlueColumn("data", hive_type(data_tree(table)))]
 
 
 PARTITION_KEYS = [GlueColumn(c.name, "string") for c in PARTITION_COLUMNS]
