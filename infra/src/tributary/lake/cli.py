@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import boto3
 import typer
+from rich.console import Console
 from rich.table import Table as RichTable
 
 from contracts.tables import contract_tables
@@ -125,7 +126,12 @@ def open_lake(
 
 
 def print_result(
-    result: QueryResult, *, title: str = "", as_json: bool = False, limit: int | None = None
+    result: QueryResult,
+    *,
+    title: str = "",
+    as_json: bool = False,
+    limit: int | None = None,
+    out: Console = console,
 ) -> None:
     """The rows as a table (or JSON records), and where the time went."""
     for note in result.notes:
@@ -133,15 +139,15 @@ def print_result(
     if as_json:
         print_json(result.records())
         return
-    out = RichTable(title=title or None)
+    table = RichTable(title=title or None)
     for column in result.columns:
-        out.add_column(column)
+        table.add_column(column)
     for row in result.rows[:limit]:
-        out.add_row(*("" if v is None else str(v) for v in row))
-    console.print(out)
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
     shown = f", {limit} shown" if limit is not None and len(result.rows) > limit else ""
     load = f", archive read in {result.load_s:.2f}s" if result.load_s else ""
-    console.print(f"{len(result.rows)} rows{shown} ({result.engine}: query {result.query_s:.3f}s{load})")
+    out.print(f"{len(result.rows)} rows{shown} ({result.engine}: query {result.query_s:.3f}s{load})")
 
 
 @lake_app.command("query")
