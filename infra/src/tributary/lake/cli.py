@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -22,11 +23,13 @@ from rich.table import Table as RichTable
 from contracts.tables import contract_tables
 from tributary.aws import stack_client
 from tributary.lake.athena import AthenaLake, workgroup_name
+from tributary.lake.compact import compact
 from tributary.lake.glue import database_name
 from tributary.lake.local import LocalLake
 from tributary.lake.named import named_queries, named_query
 from tributary.lake.result import LakeError, QueryResult
 from tributary.operators.cli_support import (
+    Bucket,
     Bus,
     DataDir,
     Json,
@@ -36,7 +39,9 @@ from tributary.operators.cli_support import (
     failures,
     logs_to_stderr,
     print_json,
+    target_for,
 )
+from tributary.operators.letters import parse_when
 from tributary.stack import read_stack_file
 
 lake_app = typer.Typer(
@@ -183,3 +188,35 @@ def query_command(
         ) as lake:
             result = lake.query(text)
     print_result(result, title=named or "", as_json=as_json)
+
+
+@lake_app.command("compact")
+def compact_command(
+    before: Annotated[
+        str, typer.Option("--before", help="Compact hours that ended by then: 2h, 2026-11-20T14:00Z.")
+    ] = "1h",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be compacted.")] = False,
+    data_dir: DataDir = None,
+    profile: Profile = None,
+    region: Region = None,
+    bus: Bus = "tributary",
+    bucket: Bucket = None,
+    as_json: Json = False,
+) -> None:
+    """Rewrite each closed hour's archive objects as one (each event once); replay and queries unchanged."""
+    with failures():
+        target = target_for(data_dir, profile, region, bus, bucket)
+        report = compact(
+            target.client("s3"), target.require_bucket(), before=parse_when(before), dry_run=dry_run
+        )
+    if as_json:
+        print_json(asdict(report))
+        return
+    verb = "would compact" if dry_run else "compacted"
+    console.print(
+        f"{verb} {report.compacted} of {report.partitions} partitions ({report.open_partitions} still open): "
+        f"{report.objects_read} objects → {report.compacted}, {report.events} events, "
+        f"{report.duplicates} duplicate copies dropped, {report.objects_deleted} objects deleted"
+    )
+    for line in report.skipped:
+        console.print(f"[yellow]skipped:[/] {line}")
