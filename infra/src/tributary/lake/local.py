@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from contracts.tables import Column, Table, contract_tables
-from tributary.lake.archive import ReadReport, list_objects, read_envelopes
+from tributary.lake.archive import ReadReport, decode_envelopes, fetch_all, list_objects
 from tributary.lake.result import LakeError, QueryResult
 from tributary.lake.rows import TableRows
 
@@ -69,8 +69,8 @@ class LocalLake:
             if key in building:
                 by_contract[key].append(obj)
         for key, objects in by_contract.items():
-            for obj in objects:
-                for event in read_envelopes(self._s3, self._bucket, obj, self.read):
+            for obj, body in zip(objects, fetch_all(self._s3, self._bucket, objects), strict=True):
+                for event in decode_envelopes(body, obj, self.read):
                     building[key].add(obj.partition, event)
         for key, built in building.items():
             for name, arrow in built.arrow().items():
