@@ -101,6 +101,28 @@ def test_named_queries_run_on_the_stack(
     assert teams <= {r["team"] for r in rows}
 
 
+def test_lake_check_and_a_dry_run_compaction_on_the_stack(
+    stack: StackClient, published: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """``lake check`` passes and ``lake compact --dry-run`` sees the closed hours (and changes nothing)."""
+    if stack.description.get("aws_endpoint") is None:
+        pytest.skip("the operator commands read a local stack's stack.json here")
+    (tmp_path / "stack.json").write_text(json.dumps(stack.description))
+    runner = CliRunner()
+    checked = runner.invoke(app, ["lake", "check", "--json", "--data-dir", str(tmp_path)])
+    assert checked.exit_code == 0, checked.output
+    tables = json.loads(checked.stdout)["tables"]
+    assert tables["order_placed_v1"]["lines"] >= PER_DOMAIN
+    keys = [key for key, _ in stack.archived()]
+    dry = runner.invoke(
+        app, ["lake", "compact", "--dry-run", "--before", "now", "--json", "--data-dir", str(tmp_path)]
+    )
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.stdout)
+    assert report["partitions"] >= 1 and report["objects_deleted"] == 0
+    assert [key for key, _ in stack.archived()] == keys
+
+
 def test_every_archived_line_conforms_to_the_glue_tables(
     stack: StackClient, published: list[dict[str, Any]]
 ) -> None:

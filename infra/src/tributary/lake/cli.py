@@ -1,4 +1,5 @@
-"""``tributary lake tables|query|compact``: the archive as typed tables, the same SQL locally and on AWS.
+"""``tributary lake tables|query|compact|check``: the archive as typed tables, the same SQL locally and
+on AWS.
 
 Where a query runs: on a local stack (``stack.json`` with an emulator endpoint) DuckDB over the archive
 read from the emulator's S3; on a deployed stack (``aws_endpoint`` null), or with ``--profile``/``--region``,
@@ -24,6 +25,7 @@ from contracts.tables import contract_tables
 from tributary.aws import stack_client
 from tributary.lake.athena import AthenaLake, workgroup_name
 from tributary.lake.compact import compact
+from tributary.lake.conformance import check_archive
 from tributary.lake.glue import database_name
 from tributary.lake.local import LocalLake
 from tributary.lake.named import named_queries, named_query
@@ -220,3 +222,41 @@ def compact_command(
     )
     for line in report.skipped:
         console.print(f"[yellow]skipped:[/] {line}")
+
+
+@lake_app.command("check")
+def check_command(
+    data_dir: DataDir = None,
+    profile: Profile = None,
+    region: Region = None,
+    bus: Bus = "tributary",
+    bucket: Bucket = None,
+    as_json: Json = False,
+) -> None:
+    """Read every archived line as Athena would with the Glue tables' columns, types and SerDe; exit 1 on
+    any mismatch."""
+    with failures():
+        target = target_for(data_dir, profile, region, bus, bucket)
+        checks, orphans = check_archive(target.client("s3"), target.require_bucket())
+    problems = orphans + [p for c in checks.values() for p in c.problems]
+    if as_json:
+        print_json(
+            {
+                "tables": {
+                    n: {"objects": c.objects, "lines": c.lines, "problems": c.problems}
+                    for n, c in checks.items()
+                },
+                "orphans": orphans,
+            }
+        )
+    else:
+        out = RichTable(title="archive against the Glue tables")
+        for column in ("table", "objects", "lines", "problems"):
+            out.add_column(column, justify="left" if column == "table" else "right")
+        for name, check in sorted(checks.items()):
+            out.add_row(name, str(check.objects), str(check.lines), str(len(check.problems)))
+        console.print(out)
+        for problem in problems[:50]:
+            console.print(f"[red]{problem}[/]")
+    if problems:
+        raise typer.Exit(1)
