@@ -133,8 +133,15 @@ class TableRows:
         if event.id in self.seen:
             self.duplicates += 1
             return
-        line = json.loads(event.model_dump_json())  # exactly what the archive line holds
-        line["time"], line["ingested_at"] = event.time, event.ingested_at
+        line = {  # what the archive line holds (``data`` as parsed from it), times already parsed
+            "id": event.id,
+            "type": event.type,
+            "version": event.version,
+            "source": event.source,
+            "time": event.time,
+            "ingested_at": event.ingested_at,
+            "data": event.data,
+        }
         try:
             built = self._build(partition, line)
         except ValueMismatch as exc:
@@ -175,8 +182,10 @@ class TableRows:
         out = {}
         for name, columns in self.table.all_tables():
             rows = self.rows.get(name, [])
-            schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in columns])
-            out[name] = pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema)
+            values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+            out[name] = pa.table(
+                {c.name: pa.array(v, ARROW_TYPES[c.type]) for c, v in zip(columns, values, strict=True)}
+            )
         return out
 
 
