@@ -100,8 +100,16 @@ def test_arrays_of_scalars_become_a_value_column() -> None:
             {"type": "object", "properties": {"grid": {"type": "array", "items": {"type": "array"}}}},
             "holds arrays",
         ),
+        (
+            {
+                "$defs": {"Node": {"type": "object", "properties": {"up": {"$ref": "#/$defs/Node"}}}},
+                "type": "object",
+                "properties": {"node": {"$ref": "#/$defs/Node"}},
+            },
+            "nests deeper than 8",
+        ),
     ],
-    ids=["flattened collision", "envelope collision", "nested arrays"],
+    ids=["flattened collision", "envelope collision", "nested arrays", "recursive model"],
 )
 def test_unmappable_schemas_are_refused(schema: dict[str, Any], message: str) -> None:
     with pytest.raises(TableError, match=message):

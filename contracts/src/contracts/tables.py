@@ -104,6 +104,7 @@ ENVELOPE_COLUMNS: tuple[Column, ...] = (
 )
 PARTITION_COLUMNS: tuple[Column, ...] = (Column("dt", "string", ()), Column("hour", "string", ()))
 ORDINAL = Column("ordinal", "bigint", ("#",))
+MAX_DEPTH = 8
 
 
 def table_name(type_: str, version: int) -> str:
@@ -115,7 +116,8 @@ def table_for(type_: str, version: int, schema: Schema) -> Table:
     """The table of contract ``type_`` v``version`` whose data schema is ``schema``.
 
     Raises:
-        TableError: two fields map to one column name, or an array holds arrays.
+        TableError: two fields map to one column name, an array holds arrays, or objects nest deeper than
+            :data:`MAX_DEPTH` (a recursive model).
     """
     name = table_name(type_, version)
     walker = _Walker(schema, name)
@@ -213,6 +215,8 @@ class _Walker:
     def field_columns(
         self, node: Schema, prefix: tuple[str, ...], path: tuple[str, ...], *, nullable: bool
     ) -> list[Column]:
+        if len(prefix) > MAX_DEPTH:  # a recursive model would never end
+            raise TableError(f"table {self.table}: field {'.'.join(prefix)!r} nests deeper than {MAX_DEPTH}")
         variants, may_be_null = self.unwrap(node)
         nullable = nullable or may_be_null
         kinds = {_kind(v) for v in variants}
