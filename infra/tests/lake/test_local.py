@@ -93,3 +93,19 @@ def test_bad_sql_is_a_clear_error(s3: Any) -> None:
     lake = LocalLake(s3, BUCKET)
     with pytest.raises(LakeError, match=r"query failed.*nope"):
         lake.query("SELECT nope FROM cat_sighting_v1")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/hostname')",
+        "COPY cat_sighting_v1 TO 'copied.csv'",
+        "SET threads = 8",
+        "INSTALL httpfs",
+    ],
+)
+def test_the_sql_reaches_only_the_archive(s3: Any, sql: str) -> None:
+    """The local lake reads no files, writes none, loads no extension and changes no setting."""
+    lake = LocalLake(s3, BUCKET)
+    with pytest.raises(LakeError, match="query failed"):
+        lake.query(sql)

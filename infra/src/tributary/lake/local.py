@@ -49,7 +49,11 @@ class LocalLake:
         self._s3 = s3
         self._bucket = bucket
         self.tables = contract_tables()
-        self.db = duckdb.connect(":memory:", config={"threads": threads})
+        # The SQL is the user's, the data only the archive: no files, no extensions, no settings changed.
+        self.db = duckdb.connect(
+            ":memory:",
+            config={"threads": threads, "enable_external_access": False, "lock_configuration": True},
+        )
         for table in self.tables:
             for name, columns in table.all_tables():
                 self.db.execute(create_table_sql(name, columns))
