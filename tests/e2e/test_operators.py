@@ -52,7 +52,6 @@ KINDS = {
 }
 PROBE = ServiceManifest(
     name="backfill_probe",
-    module="not.run",
     consumes=(
         Subscription(type="sensor.reading", versions=(1,)),
         Subscription(type="device.registered", versions=(1,)),

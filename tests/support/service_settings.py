@@ -1,17 +1,14 @@
 """The environment variables a service's settings read, found from its manifest (for env-wiring checks).
 
-Each service's ``bootstrap`` module defines its settings class, a subclass of
-:class:`shared.settings.ServiceSettings` with the ``TRIBUTARY_`` prefix; every field is one variable.
+Each manifest names its settings class, a subclass of :class:`shared.settings.ServiceSettings` with the
+``TRIBUTARY_`` prefix; every field is one variable.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass
 
 from shared.manifest import ServiceManifest
-from shared.settings import ServiceSettings
 
 PREFIX = "TRIBUTARY_"
 
@@ -32,22 +29,9 @@ class SettingsEnv:
         return set(self.required - keys)
 
 
-def settings_class(manifest: ServiceManifest) -> type[ServiceSettings]:
-    """The settings class defined in ``<package>.bootstrap`` of the service."""
-    module = importlib.import_module(manifest.module.split(".")[0] + ".bootstrap")
-    classes = [
-        obj
-        for obj in vars(module).values()
-        if inspect.isclass(obj) and issubclass(obj, ServiceSettings) and obj.__module__ == module.__name__
-    ]
-    if len(classes) != 1:
-        raise LookupError(f"{module.__name__} defines {len(classes)} settings classes, expected one")
-    return classes[0]
-
-
 def settings_env(manifest: ServiceManifest) -> SettingsEnv:
-    """What :func:`settings_class` of ``manifest`` reads from the environment."""
-    cls = settings_class(manifest)
+    """What ``manifest``'s settings class reads from the environment."""
+    cls = manifest.settings_class()
     fields = cls.model_fields
     return SettingsEnv(
         service=manifest.name,

@@ -85,9 +85,7 @@ def test_a_service_gets_only_what_its_manifest_consumes(sqs: Any, s3: Any, histo
     """A manifest that takes readings only: devices are counted as not consumed, not sent."""
     url = sqs.create_queue(QueueName="probe")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    manifest = ServiceManifest(
-        name="probe", module="x", consumes=(Subscription(type="sensor.reading", versions=(1,)),)
-    )
+    manifest = ServiceManifest(name="probe", consumes=(Subscription(type="sensor.reading", versions=(1,)),))
     report = replay(
         s3=s3,
         bucket=BUCKET,

@@ -24,9 +24,10 @@ from notifier.rulecheck import Loc, Problem, RuleChecker, problem, where
 from notifier.rules import RuleSet, WebhookTarget
 from notifier.rulespec import RuleFileSpec
 from shared.manifest import Subscription
+from shared.service import StartupError
 
 
-class RulesError(ValueError):
+class RulesError(StartupError):
     """The rules file cannot be used; ``problems`` lists every reason, each with its line."""
 
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:

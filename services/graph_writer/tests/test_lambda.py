@@ -1,4 +1,5 @@
-"""Tests of the Lambda entrypoint: Neptune only, and the shared adapter's outcomes (moto's in-process SQS)."""
+"""Tests of graph_writer under the Lambda entry point (``shared.lambda_entry``): Neptune only, and the shared
+adapter's outcomes (moto's in-process SQS)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from graph_writer import lambda_main
+from shared import lambda_entry
+from shared.service import StartupError
 
 
 @pytest.fixture
@@ -19,14 +21,15 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    lambda_main._sqs_handler.cache_clear()
+    monkeypatch.setenv("TRIBUTARY_SERVICE", "graph_writer")
+    lambda_entry.reset()
     with mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")
         urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("graph", "graph-dlq")}
         monkeypatch.setenv("TRIBUTARY_QUEUE_URL", urls["graph"])
         monkeypatch.setenv("TRIBUTARY_DLQ_URL", urls["graph-dlq"])
         yield urls
-    lambda_main._sqs_handler.cache_clear()
+        lambda_entry.reset()
 
 
 def _record(body: str) -> dict[str, object]:
@@ -41,8 +44,8 @@ def _record(body: str) -> dict[str, object]:
 
 def test_the_embedded_store_is_refused_under_lambda(lambda_env: dict[str, str]) -> None:
     """FalkorDB in a Lambda's /tmp would lose the graph: the first invocation fails with the reason."""
-    with pytest.raises(ValueError, match="TRIBUTARY_GRAPH_STORE=neptune"):
-        lambda_main.handler({"Records": [_record("{}")]}, None)
+    with pytest.raises(StartupError, match="TRIBUTARY_GRAPH_STORE=neptune"):
+        lambda_entry.handler({"Records": [_record("{}")]}, None)
 
 
 def test_a_poison_message_is_dead_lettered_and_not_reported(
@@ -51,7 +54,7 @@ def test_a_poison_message_is_dead_lettered_and_not_reported(
     """A body that is no envelope goes to the DLQ with its reason; Lambda may delete it (no item failure)."""
     monkeypatch.setenv("TRIBUTARY_GRAPH_STORE", "neptune")
     monkeypatch.setenv("TRIBUTARY_NEPTUNE_ENDPOINT", "https://neptune.example:8182")
-    assert lambda_main.handler({"Records": [_record("not json")]}, None) == {"batchItemFailures": []}
+    assert lambda_entry.handler({"Records": [_record("not json")]}, None) == {"batchItemFailures": []}
     sqs = boto3.client("sqs", region_name="us-east-1")
     (letter,) = sqs.receive_message(QueueUrl=lambda_env["graph-dlq"], MessageAttributeNames=["All"])[
         "Messages"

@@ -1,4 +1,5 @@
-"""Tests of the Lambda entrypoints: an SQS event in, alerts out, failures reported per record."""
+"""Tests of the notifier under the Lambda entry point (``shared.lambda_entry``): an SQS event in, alerts out,
+failures reported per record, absence checks on a schedule."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import boto3
 import pytest
 
 from contracts import Envelope
-from notifier import lambda_main
 from notifier.testing import WebhookReceiver
+from shared import lambda_entry
 from tests.support.envelopes import envelope, rule_body
 from tests.support.samples import load_sample
 
@@ -49,12 +50,12 @@ def function_env(
         "TRIBUTARY_DATA_DIR": str(tmp_path),
         "TRIBUTARY_RULES_FILE": str(rules),
         "TRIBUTARY_WEBHOOK_ATTEMPTS": "1",
+        "TRIBUTARY_SERVICE": "notifier",
     }.items():
         monkeypatch.setenv(name, value)
-    lambda_main._runtime.cache_clear()
+    lambda_entry.reset()
     yield
-    lambda_main._runtime().service.close()
-    lambda_main._runtime.cache_clear()
+    lambda_entry.reset()
 
 
 def _event(*envelopes: Envelope) -> dict[str, Any]:
@@ -80,15 +81,15 @@ def test_an_sqs_event_raises_its_alerts(function_env: None, receiver: WebhookRec
     """Records in, alerts to the webhook, no batch item failures; the same records again send nothing."""
     event = _event(_cat("injured"), _cat("healthy"))
     context = SimpleNamespace(aws_request_id="req-1")
-    assert lambda_main.handler(event, context) == {"batchItemFailures": []}
-    assert lambda_main.handler(event, context) == {"batchItemFailures": []}
+    assert lambda_entry.handler(event, context) == {"batchItemFailures": []}
+    assert lambda_entry.handler(event, context) == {"batchItemFailures": []}
     assert [r.json["rule"] for r in receiver.requests("/hook")] == ["cats"]
 
 
 def test_a_failing_channel_is_a_batch_item_failure(function_env: None, receiver: WebhookReceiver) -> None:
     """A receiver answering 503: the record is reported failed, so Lambda retries it."""
     receiver.always_fail("/hook", status=503)
-    result = lambda_main.handler(_event(_cat("healthy"), _cat("injured")), SimpleNamespace())
+    result = lambda_entry.handler(_event(_cat("healthy"), _cat("injured")), SimpleNamespace())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
 
 
@@ -96,8 +97,8 @@ def test_a_scheduled_invocation_runs_one_absence_check(function_env: None, recei
     """The schedule's handler finds silent devices and alerts once per silence."""
     old = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     reading = envelope("sensor.reading", time=old)
-    lambda_main.handler(_event(reading), SimpleNamespace())
-    assert lambda_main.absence_handler({"source": "aws.events"}, SimpleNamespace()) == {"sent": 1}
-    assert lambda_main.absence_handler({"source": "aws.events"}, SimpleNamespace()) == {}
+    lambda_entry.handler(_event(reading), SimpleNamespace())
+    assert lambda_entry.scheduled_handler({"source": "aws.events"}, SimpleNamespace()) == {"sent": 1}
+    assert lambda_entry.scheduled_handler({"source": "aws.events"}, SimpleNamespace()) == {}
     [request] = receiver.requests("/hook")
     assert json.loads(request.body)["subject"] == "dev-0042"

@@ -1,4 +1,5 @@
-"""Tests of the entrypoint: a rules file or settings it cannot run are refused before anything starts."""
+"""Tests of the notifier under the services' entry point (``python -m shared.run notifier``): a rules file or
+settings it cannot run are refused before anything starts, and a refusal never echoes a secret."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     return subprocess.run(
-        [sys.executable, "-m", "notifier.main"],
+        [sys.executable, "-m", "shared.run", "notifier"],
         env=base | env,
         capture_output=True,
         text=True,
@@ -55,7 +56,7 @@ def test_an_invalid_rules_file_exits_2_naming_each_line(tmp_path: Path) -> None:
     ("env", "message"),
     [
         ({}, "TRIBUTARY_TOPIC_ALERTS_ARN is not set"),
-        ({"TRIBUTARY_STATE_BACKEND": "postgres"}, "invalid settings"),
+        ({"TRIBUTARY_STATE_BACKEND": "postgres"}, "invalid setting TRIBUTARY_STATE_BACKEND (literal_error)"),
         ({"TRIBUTARY_WEBHOOKS": "{not json"}, "invalid settings"),
     ],
     ids=["sns-without-topic", "unknown-backend", "bad-webhooks-json"],
@@ -65,3 +66,16 @@ def test_settings_it_cannot_run_exit_2(tmp_path: Path, env: dict[str, str], mess
     result = _run(tmp_path, **env)
     assert result.returncode == 2
     assert "notifier: refusing to start" in result.stderr and message in result.stderr
+
+
+def test_a_refused_setting_is_named_never_echoed(tmp_path: Path) -> None:
+    """A webhook whose secret is given but whose URL is missing: the variable is named, the secret is not."""
+    hooks = json.dumps({"ops": {"secret": "hunter2-secret"}})
+    result = _run(tmp_path, TRIBUTARY_WEBHOOKS=hooks, TRIBUTARY_MAX_ATTEMPTS="many")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "notifier: refusing to start:",
+        "invalid setting TRIBUTARY_MAX_ATTEMPTS (int_parsing)",
+        "missing setting TRIBUTARY_WEBHOOKS.ops.url",
+    ]
+    assert "hunter2" not in result.stderr + result.stdout and "many" not in result.stderr
