@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from notifier.adapters.dynamodb import DynamoStateStore
 from notifier.adapters.log import LogChannel
 from notifier.adapters.sns import SnsChannel
 from notifier.adapters.webhook import WebhookChannel
-from notifier.bootstrap import NotifierSettings, build, build_store, rules_path
+from notifier.bootstrap import NotifierSettings, build, build_channels, build_store, load, rules_path
 from notifier.dispatcher import Notifier
 from notifier.rulefile import RulesError
 from shared.service import Service, StartupError
@@ -66,10 +67,12 @@ def test_the_defaults_run_the_example_rules_on_sqlite_and_sns(
     )
     service = build(settings)
     assert (env / "notifier-state.sqlite3").exists() and service.name == "notifier"
-    channels = _notifier(service)._channels
-    assert isinstance(channels["sns"], SnsChannel) and isinstance(channels["log"], LogChannel)
-    assert channels["sns"].topic_arn.endswith(":tributary-notifier-alerts")  # type: ignore[attr-defined]
+    assert set(_notifier(service)._channels) == {"sns", "log"}
     service.close()
+    with httpx.Client() as http:
+        channels = build_channels(settings, load(settings), http)
+    assert isinstance(channels["sns"], SnsChannel) and isinstance(channels["log"], LogChannel)
+    assert channels["sns"].topic_arn.endswith(":tributary-notifier-alerts")
 
 
 def test_sns_without_a_topic_is_refused_at_start(env: Path) -> None:
@@ -85,11 +88,13 @@ def test_webhook_rules_need_no_topic(env: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TRIBUTARY_RULES_FILE", str(_rules(env)))
     monkeypatch.setenv("OPS_SECRET", "s3cret")
     monkeypatch.setenv("TRIBUTARY_WEBHOOK_ATTEMPTS", "5")
-    service = build(NotifierSettings())  # type: ignore[call-arg]
-    ops = _notifier(service)._channels["ops"]
-    assert isinstance(ops, WebhookChannel) and ops._attempts == 5
+    settings = NotifierSettings()  # type: ignore[call-arg]
+    service = build(settings)
     assert set(_notifier(service)._channels) == {"ops", "log"}
     service.close()
+    with httpx.Client() as http:
+        ops = build_channels(settings, load(settings), http)["ops"]
+    assert isinstance(ops, WebhookChannel) and ops._attempts == 5
 
 
 def test_webhooks_from_settings_override_the_file(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
