@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from contracts import Envelope
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.manifest import MANIFEST as GRAPH
 from graph_writer.model import node_id
 from graph_writer.testing import InMemoryGraphStore

@@ -43,7 +43,7 @@ import pytest
 
 from archiver.manifest import MANIFEST as ARCHIVER
 from contracts import Envelope
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.manifest import MANIFEST as GRAPH
 from graph_writer.testing import InMemoryGraphStore
 from ingest.manifest import MANIFEST as INGEST

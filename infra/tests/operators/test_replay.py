@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from archiver.handlers import encode, object_key, partition_events
+from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope
 from shared.manifest import ServiceManifest, Subscription
 from shared.messages import parse_envelope

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from archiver.adapters.s3 import S3ArchiveStore
-from archiver.handlers import encode
+from archiver.domain import encode
 from archiver.ports import ArchiveStore
 from archiver.testing import InMemoryArchiveStore
 from tests.support.envelopes import envelope

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from contracts import Envelope, new_event_id
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.model import GraphBatch
 from tests.support.envelopes import envelope
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_writer.handlers import HANDLED
+from graph_writer.domain import HANDLED
 from graph_writer.manifest import MANIFEST
 from shared.manifest import load_manifests
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from graph_writer.handlers import HANDLED
+from graph_writer.domain import HANDLED
 from graph_writer.model import (
     LABELS,
     GraphBatch,

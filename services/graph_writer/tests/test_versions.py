@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import Envelope
+from graph_writer.handler import GraphWriter
 from graph_writer.manifest import MANIFEST
 from graph_writer.testing import InMemoryGraphStore
-from graph_writer.writer import GraphWriter
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue

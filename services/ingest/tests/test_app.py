@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from contracts import Envelope
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.ports import PublishFailure
 from ingest.testing import InMemoryPublisher
 from shared.tracing import trace_id

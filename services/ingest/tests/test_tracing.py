@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from shared.metrics import Registry
 from shared.testing import InMemoryEmitter
 from shared.tracing import TraceContext, Tracer, new_trace_header

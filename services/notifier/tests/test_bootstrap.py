@@ -13,8 +13,8 @@ from notifier.adapters.log import LogChannel
 from notifier.adapters.sns import SnsChannel
 from notifier.adapters.webhook import WebhookChannel
 from notifier.bootstrap import NotifierSettings, build, build_channels, build_store, load, rules_path
-from notifier.dispatcher import Notifier
-from notifier.rulefile import RulesError
+from notifier.handler import Notifier
+from notifier.rules.loader import RulesError
 from shared.service import Service, StartupError
 
 WEBHOOK_RULES = """\

@@ -11,7 +11,7 @@ from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
 from timeseries_writer.bootstrap import SeriesSettings, build, build_store
-from timeseries_writer.writer import SeriesWriter
+from timeseries_writer.handler import SeriesWriter
 
 
 @pytest.fixture

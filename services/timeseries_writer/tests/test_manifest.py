@@ -3,7 +3,7 @@ names its URL and retention."""
 
 from __future__ import annotations
 
-from timeseries_writer.handlers import MAPPED
+from timeseries_writer.domain import MAPPED
 from timeseries_writer.manifest import MANIFEST, RETENTION
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from archiver.adapters.s3 import S3ArchiveStore
+from archiver.handler import ArchiveWriter
 from archiver.manifest import MANIFEST
-from archiver.writer import ArchiveWriter
 from shared import aws
 from shared.idempotency import SqliteLedger
 from shared.observe import traced

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.stub import Stubber
 
 from archiver.adapters.s3 import S3ArchiveStore
-from archiver.handlers import decode, encode
+from archiver.domain import decode, encode
 from shared.errors import RetryableError
 from tests.support.envelopes import envelope
 

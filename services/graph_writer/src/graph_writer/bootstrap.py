@@ -18,8 +18,8 @@ from graph_writer.adapters.falkor import FalkorGraphStore
 from graph_writer.adapters.falkor_server import EmbeddedFalkorServer
 from graph_writer.adapters.neptune import NeptuneGraphStore
 from graph_writer.api import create_app
+from graph_writer.handler import GraphWriter
 from graph_writer.manifest import MANIFEST
-from graph_writer.writer import GraphWriter
 from shared import aws
 from shared.observe import traced
 from shared.service import Service, StartupError

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ingest.adapters.eventbridge import EventBridgePublisher
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.manifest import MANIFEST
 from shared import aws
 from shared.metrics import Registry

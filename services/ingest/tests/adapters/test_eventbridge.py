@@ -22,7 +22,7 @@ from structlog.testing import capture_logs
 
 from contracts import Envelope
 from ingest.adapters.eventbridge import EventBridgePublisher
-from ingest.handlers import Limits, validate_events
+from ingest.domain import Limits, validate_events
 from ingest.ports import PublishFailure
 from shared.putevents import MAX_ENTRIES, chunks, entry_size
 from tests.support.envelopes import envelope

@@ -27,12 +27,12 @@ from notifier.adapters.sns import SnsChannel
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.adapters.webhook import WebhookChannel
 from notifier.api import build_api
-from notifier.dispatcher import Notifier
+from notifier.handler import Notifier
 from notifier.manifest import MANIFEST
 from notifier.model import DEFAULT_RETENTION_S
 from notifier.ports import NotificationChannel, NotificationStateStore
-from notifier.rulefile import load_rules
-from notifier.rules import LOG, SNS, RuleSet, WebhookTarget
+from notifier.rules.loader import load_rules
+from notifier.rules.ruleset import LOG, SNS, RuleSet, WebhookTarget
 from shared import aws
 from shared.observe import traced
 from shared.service import Service, StartupError
@@ -83,7 +83,7 @@ def rules_path(settings: NotifierSettings) -> Path:
 
 
 def load(settings: NotifierSettings) -> RuleSet:
-    """The validated rules (raises :class:`~notifier.rulefile.RulesError` naming lines)."""
+    """The validated rules (raises :class:`~notifier.rules.loader.RulesError` naming lines)."""
     extra = {
         name: WebhookTarget(name=name, url=w.url, secret=w.secret.get_secret_value())
         for name, w in settings.webhooks.items()

@@ -24,10 +24,10 @@ from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
 from timeseries_writer.api import QueryLimits, create_app
-from timeseries_writer.handlers import TimeWindow
+from timeseries_writer.domain import TimeWindow
+from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.manifest import MANIFEST, RETENTION
 from timeseries_writer.ports import SeriesReader, SeriesStore
-from timeseries_writer.writer import SeriesWriter
 
 STORE_NAMES = {"duckdb": "DuckDB", "timestream": "Timestream", "influx": "InfluxDB"}  # as traces name them
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from contracts import Envelope
-from notifier.handlers import absence_alerts, evaluate, humanize, iso, rate_alert, rate_hits, sightings
+from notifier.domain import absence_alerts, evaluate, humanize, iso, rate_alert, rate_hits, sightings
 from notifier.manifest import MANIFEST
-from notifier.rulefile import parse_rules
-from notifier.rules import RuleSet
+from notifier.rules.loader import parse_rules
+from notifier.rules.ruleset import RuleSet
 from tests.support.envelopes import envelope
 from tests.support.samples import load_sample
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from notifier.paths import FieldPath
-from notifier.rules import AnyOf, Condition, Op, parse_duration
+from notifier.rules.paths import FieldPath
+from notifier.rules.ruleset import AnyOf, Condition, Op, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from structlog.testing import capture_logs
 
 from contracts import Envelope
+from graph_writer.handler import GraphWriter
 from graph_writer.model import GraphBatch
 from graph_writer.testing import InMemoryGraphStore
-from graph_writer.writer import GraphWriter
 from shared.errors import PermanentError, RetryableError
 
 from .builders import order, reading, registered, sighting, trade

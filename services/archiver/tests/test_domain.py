@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.handlers import Partition, decode, encode, object_key, partition_events, partition_of
+from archiver.domain import Partition, decode, encode, object_key, partition_events, partition_of
 from contracts import detail_type
 from tests.support.envelopes import envelope
 from tests.support.samples import all_samples

@@ -13,7 +13,7 @@ from contracts import Envelope
 from shared.errors import PermanentError
 from tests.support.envelopes import envelope
 from tests.support.samples import load_sample
-from timeseries_writer.handlers import CANONICAL_UNITS, MAPPED, TimeWindow, to_points
+from timeseries_writer.domain import CANONICAL_UNITS, MAPPED, TimeWindow, to_points
 from timeseries_writer.model import DIMENSIONS, Point
 
 from .conftest import NOW

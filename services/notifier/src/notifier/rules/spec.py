@@ -1,4 +1,4 @@
-"""The shape of the rules file, as pydantic models: what :mod:`notifier.rulefile` validates first.
+"""The shape of the rules file, as pydantic models: what :mod:`notifier.rules.loader` validates first.
 
 Only the file's *shape* is checked here (keys, types, one operator per condition, durations). What needs
 context (contracts, subscriptions, channels, environment) is checked by the loader afterwards.
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from notifier.rules import CHANNEL_NAME_PATTERN, OPS, RULE_NAME_PATTERN, Op, Severity, parse_duration
+from notifier.rules.ruleset import CHANNEL_NAME_PATTERN, OPS, RULE_NAME_PATTERN, Op, Severity, parse_duration
 
 
 def _number(value: Any) -> int | float:

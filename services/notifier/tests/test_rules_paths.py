@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from notifier.paths import MISSING, FieldPath, PathError, Template
+from notifier.rules.paths import MISSING, FieldPath, PathError, Template
 
 DOC: dict[str, Any] = {
     "id": "e-1",

@@ -16,7 +16,7 @@ import structlog
 
 from contracts import Envelope
 from shared.errors import PermanentError
-from timeseries_writer.handlers import TimeWindow, to_points
+from timeseries_writer.domain import TimeWindow, to_points
 from timeseries_writer.model import Point
 from timeseries_writer.ports import SeriesStore
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import structlog
 
 from contracts import Envelope
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.model import GraphBatch
 from graph_writer.ports import GraphStore
 from shared.errors import PermanentError, RetryableError

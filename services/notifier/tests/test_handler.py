@@ -8,11 +8,11 @@ import pytest
 from structlog.testing import capture_logs
 
 from contracts import Envelope
-from notifier.dispatcher import DeliveryError, Notifier
-from notifier.handlers import evaluate
+from notifier.domain import evaluate
+from notifier.handler import DeliveryError, Notifier
 from notifier.manifest import MANIFEST
-from notifier.rulefile import parse_rules
-from notifier.rules import RuleSet
+from notifier.rules.loader import parse_rules
+from notifier.rules.ruleset import RuleSet
 from notifier.testing import InMemoryChannel, InMemoryStateStore
 from shared.errors import PermanentError, RetryableError
 from tests.support.envelopes import FakeClock, envelope
@@ -199,7 +199,7 @@ def test_an_alert_another_worker_holds_is_retried_later(
 ) -> None:
     """A claim leased by another replica: the event fails as retryable and nothing is sent."""
     event = _hot()
-    [hot] = evaluate(event, notifier.rules.rules)
+    [hot] = evaluate(event, notifier.rules.ruleset.rules)
     store.claim(hot, now=clock(), lease_s=LEASE_S)
     failures = notifier([event])
     assert isinstance(failures[event.id], RetryableError) and "another worker" in str(failures[event.id])

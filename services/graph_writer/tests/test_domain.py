@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from contracts import Envelope
-from graph_writer.handlers import HANDLED, iso_utc, plan, rows_of, version_of
+from graph_writer.domain import HANDLED, iso_utc, plan, rows_of, version_of
 from graph_writer.model import (
     CatSighting,
     DevicePlacement,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from archiver.handlers import encode, object_key, partition_events
+from archiver.domain import encode, object_key, partition_events
 from archiver.ports import ArchiveStore
 from contracts import Envelope, new_event_id
 from shared.errors import RetryableError

@@ -16,7 +16,7 @@ from typing import Any
 
 from contracts import Envelope
 from notifier.model import Alert, EventRef
-from notifier.rules import AbsenceRule, EventRule, RateRule, Rule
+from notifier.rules.ruleset import AbsenceRule, EventRule, RateRule, Rule
 
 MAX_SUBJECT = 256
 MAX_MESSAGE = 2000

@@ -1,4 +1,4 @@
-"""Loading the rules file (YAML) into a :class:`~notifier.rules.RuleSet`, every error naming its line.
+"""Loading the rules file (YAML) into a :class:`~notifier.rules.ruleset.RuleSet`, every error naming its line.
 
 The file is composed into YAML nodes first, so every value keeps the line it came from; it is then
 validated with pydantic and checked against the contracts and the notifier's subscriptions. All problems
@@ -20,9 +20,9 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from notifier.rulecheck import Loc, Problem, RuleChecker, problem, where
-from notifier.rules import RuleSet, WebhookTarget
-from notifier.rulespec import RuleFileSpec
+from notifier.rules.check import Loc, Problem, RuleChecker, problem, where
+from notifier.rules.ruleset import RuleSet, WebhookTarget
+from notifier.rules.spec import RuleFileSpec
 from shared.manifest import Subscription
 from shared.service import StartupError
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from notifier.paths import FieldPath, Template
+from notifier.rules.paths import FieldPath, Template
 
 Op = Literal["eq", "ne", "gt", "ge", "lt", "le", "in", "exists"]
 OPS: tuple[Op, ...] = ("eq", "ne", "gt", "ge", "lt", "le", "in", "exists")

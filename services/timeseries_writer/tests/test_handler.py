@@ -15,10 +15,10 @@ from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
 from tests.support.envelopes import envelope, rule_body
 from tests.support.samples import load_sample
-from timeseries_writer.handlers import TimeWindow
+from timeseries_writer.domain import TimeWindow
+from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.model import SeriesQuery
 from timeseries_writer.testing import InMemorySeriesStore
-from timeseries_writer.writer import SeriesWriter
 
 from .conftest import NOW
 

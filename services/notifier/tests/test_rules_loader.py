@@ -9,8 +9,8 @@ import pytest
 
 from notifier.bootstrap import EXAMPLE_RULES
 from notifier.manifest import MANIFEST
-from notifier.rulefile import RulesError, load_rules, parse_rules
-from notifier.rules import AbsenceRule, AnyOf, Condition, EventRule, RateRule, WebhookTarget
+from notifier.rules.loader import RulesError, load_rules, parse_rules
+from notifier.rules.ruleset import AbsenceRule, AnyOf, Condition, EventRule, RateRule, WebhookTarget
 
 HEAD = """\
 version: 1

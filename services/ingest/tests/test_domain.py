@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contracts import EVENT_ID_PATTERN, detail_type, new_event_id
-from ingest.handlers import Limits, RequestShapeError, Validated, events_of, validate_events
+from ingest.domain import Limits, RequestShapeError, Validated, events_of, validate_events
 from tests.support.samples import all_samples, load_sample
 
 NOW = datetime(2025, 6, 1, 1, 0, tzinfo=UTC)

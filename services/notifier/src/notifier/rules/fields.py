@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from contracts import Envelope, contract_model
-from notifier.paths import FieldPath
+from notifier.rules.paths import FieldPath
 
 ANY = "any"
 

@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 
 from contracts import Envelope
-from notifier.handlers import evaluate, iso, rate_alert, rate_hits, sightings
+from notifier.domain import evaluate, iso, rate_alert, rate_hits, sightings
 from notifier.model import Alert, Notification
 from notifier.ports import NotificationChannel, NotificationStateStore
-from notifier.rules import RuleSet
+from notifier.rules.ruleset import RuleSet
 from shared.errors import PermanentError, RetryableError, TributaryError
 
 log = structlog.get_logger()

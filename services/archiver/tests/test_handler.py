@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 from structlog.testing import capture_logs
 
-from archiver.handlers import decode, encode, object_key, partition_of
+from archiver.domain import decode, encode, object_key, partition_of
+from archiver.handler import ArchiveWriter
 from archiver.testing import InMemoryArchiveStore
-from archiver.writer import ArchiveWriter
 from contracts import Envelope
 from shared.errors import RetryableError
 from shared.idempotency import IdempotencyLedger

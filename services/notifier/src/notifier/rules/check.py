@@ -1,6 +1,6 @@
 """Checking a rules file beyond its shape, and pointing at the line of each problem.
 
-:class:`RuleChecker` turns the validated :class:`~notifier.rulespec.RuleFileSpec` into typed rules while
+:class:`RuleChecker` turns the validated :class:`~notifier.rules.spec.RuleFileSpec` into typed rules while
 collecting every problem that needs context: the contracts (does the path exist? is it a number?), the
 notifier's subscriptions, the channels defined, the environment (webhook secrets). Each problem carries the
 line of the YAML node it is about, found from the node's location (``("rules", 1, "when", 0, "gt")``).
@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from notifier.fieldcheck import ANY, FieldCheckError, field_types
-from notifier.paths import FieldPath, PathError, Template
-from notifier.rules import (
+from notifier.rules.fields import ANY, FieldCheckError, field_types
+from notifier.rules.paths import FieldPath, PathError, Template
+from notifier.rules.ruleset import (
     ABSENCE_FIELDS,
     BUILTIN_CHANNELS,
     ORDERING,
@@ -29,7 +29,7 @@ from notifier.rules import (
     RuleSet,
     WebhookTarget,
 )
-from notifier.rulespec import ConditionSpec, RuleFileSpec, RuleSpec, WebhookSpec
+from notifier.rules.spec import ConditionSpec, RuleFileSpec, RuleSpec, WebhookSpec
 from shared.manifest import Subscription
 
 Loc = tuple[str | int, ...]
