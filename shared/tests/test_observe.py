@@ -15,8 +15,8 @@ from shared.observe import BatchObserver, BatchReport, traced
 from shared.outcomes import Outcomes, RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryEmitter, InMemoryQueue
+from shared.testkit.envelopes import envelope, rule_body
 from shared.tracing import TraceContext, Tracer, new_trace_header
-from tests.support.envelopes import envelope, rule_body
 
 INGEST_CALL = "1111222233334444"
 

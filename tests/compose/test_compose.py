@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from shared.manifest import ServiceManifest, load_manifests
-from tests.support.service_settings import settings_env
+from shared.testkit.settings_env import settings_env
 from tributary.endpoint import EndpointEmulator
 from tributary.stack import Stack
 

@@ -36,8 +36,8 @@ import pytest
 
 from archiver.manifest import MANIFEST as ARCHIVER
 from shared.manifest import ServiceManifest, Subscription
+from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import start_stack
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import domain_events
 from tributary.provision import provision

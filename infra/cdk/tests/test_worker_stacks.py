@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from shared.manifest import ServiceManifest, load_manifests
-from tests.support.service_settings import settings_env
+from shared.testkit.settings_env import settings_env
 from tributary_cdk.naming import TARGET_ID, TARGET_MAX_EVENT_AGE_S, TARGET_MAX_RETRY_ATTEMPTS
 from tributary_cdk.testing import Synth, actions_of, app_container, container_env, resources, role_statements
 

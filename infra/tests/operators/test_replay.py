@@ -12,7 +12,7 @@ from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope
 from shared.manifest import ServiceManifest, Subscription
 from shared.messages import parse_envelope
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 from tributary.operators.ratelimit import TokenBucket
 from tributary.operators.replay import (
     ArchiveQuery,

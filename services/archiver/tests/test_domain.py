@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from archiver.domain import Partition, decode, encode, object_key, partition_events, partition_of
 from contracts import detail_type
-from tests.support.envelopes import envelope
-from tests.support.samples import all_samples
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import all_samples
 
 
 @pytest.mark.parametrize(

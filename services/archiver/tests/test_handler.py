@@ -18,7 +18,7 @@ from contracts import Envelope
 from shared.errors import RetryableError
 from shared.idempotency import IdempotencyLedger
 from shared.testing import InMemoryLedger
-from tests.support.envelopes import FakeClock, envelope
+from shared.testkit.envelopes import FakeClock, envelope
 
 LEASE_S = 120.0
 WINDOW_S = 600.0

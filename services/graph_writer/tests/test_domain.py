@@ -21,8 +21,8 @@ from graph_writer.model import (
     Version,
 )
 from shared.errors import PermanentError
-from tests.support.envelopes import envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import load_sample
 
 from .builders import reading, registered, sighting, trade
 

@@ -12,9 +12,9 @@ from graph_writer.testing import InMemoryGraphStore
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import rule_body
+from shared.testkit.readings import reading_twins
 from shared.upcasting import upcaster_for
-from tests.support.envelopes import rule_body
-from tests.support.readings import reading_twins
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import pytest
 
 from contracts import EVENT_ID_PATTERN, detail_type, new_event_id
 from ingest.domain import Limits, RequestShapeError, Validated, events_of, validate_events
-from tests.support.samples import all_samples, load_sample
+from shared.testkit.samples import all_samples, load_sample
 
 NOW = datetime(2025, 6, 1, 1, 0, tzinfo=UTC)
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"

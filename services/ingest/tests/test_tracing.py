@@ -18,12 +18,12 @@ from structlog.testing import capture_logs
 
 from ingest.app import create_app
 from ingest.domain import Limits
+from ingest.testing import Bus, eventbridge_bus
 from shared.metrics import Registry
 from shared.testing import InMemoryEmitter
+from shared.testkit.emf import check_emf
+from shared.testkit.samples import load_sample
 from shared.tracing import TraceContext, Tracer, new_trace_header
-from tests.support.bus import Bus, eventbridge_bus
-from tests.support.emf import check_emf
-from tests.support.samples import load_sample
 
 CALLER = "0123456789abcdef"
 

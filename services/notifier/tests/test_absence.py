@@ -15,8 +15,8 @@ from notifier.manifest import MANIFEST
 from notifier.rules.loader import parse_rules
 from notifier.testing import InMemoryChannel, InMemoryStateStore
 from shared.errors import RetryableError
-from tests.support.envelopes import FakeClock, envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import FakeClock, envelope
+from shared.testkit.samples import load_sample
 
 START = datetime(2025, 6, 1, 0, 0, tzinfo=UTC).timestamp()
 RULES = """\

@@ -12,8 +12,8 @@ from notifier.domain import absence_alerts, evaluate, humanize, iso, rate_alert,
 from notifier.manifest import MANIFEST
 from notifier.rules.loader import parse_rules
 from notifier.rules.ruleset import RuleSet
-from tests.support.envelopes import envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import load_sample
 
 RULES = """\
 defaults: {channels: [log], cooldown: 5m}

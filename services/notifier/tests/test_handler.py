@@ -15,8 +15,8 @@ from notifier.rules.loader import parse_rules
 from notifier.rules.ruleset import RuleSet
 from notifier.testing import InMemoryChannel, InMemoryStateStore
 from shared.errors import PermanentError, RetryableError
-from tests.support.envelopes import FakeClock, envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import FakeClock, envelope
+from shared.testkit.samples import load_sample
 
 LEASE_S = 60.0
 RULES = """\
@@ -199,7 +199,7 @@ def test_an_alert_another_worker_holds_is_retried_later(
 ) -> None:
     """A claim leased by another replica: the event fails as retryable and nothing is sent."""
     event = _hot()
-    [hot] = evaluate(event, notifier.rules.ruleset.rules)
+    [hot] = evaluate(event, notifier.rules.rules)
     store.claim(hot, now=clock(), lease_s=LEASE_S)
     failures = notifier([event])
     assert isinstance(failures[event.id], RetryableError) and "another worker" in str(failures[event.id])

@@ -16,8 +16,8 @@ import pytest
 from contracts import Envelope
 from notifier.testing import WebhookReceiver
 from shared import lambda_entry
-from tests.support.envelopes import envelope, rule_body
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope, rule_body
+from shared.testkit.samples import load_sample
 
 
 @pytest.fixture

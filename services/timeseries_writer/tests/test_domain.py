@@ -11,8 +11,8 @@ import pytest
 
 from contracts import Envelope
 from shared.errors import PermanentError
-from tests.support.envelopes import envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import load_sample
 from timeseries_writer.domain import CANONICAL_UNITS, MAPPED, TimeWindow, to_points
 from timeseries_writer.model import DIMENSIONS, Point
 

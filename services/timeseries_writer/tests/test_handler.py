@@ -13,8 +13,8 @@ from shared.errors import PermanentError, RetryableError
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
-from tests.support.envelopes import envelope, rule_body
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope, rule_body
+from shared.testkit.samples import load_sample
 from timeseries_writer.domain import TimeWindow
 from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.model import SeriesQuery

@@ -15,7 +15,7 @@ at import time. A start the service refuses fails every invocation with the reas
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,7 +24,7 @@ from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
 from shared.manifest import load_manifest
 from shared.runner import batch_observer
-from shared.service import ScheduledCheck, Service, StartupError
+from shared.service import BackgroundTask, ScheduledCheck, Service, StartupError
 from shared.settings import WorkerSettings
 from shared.start import load_settings
 
@@ -71,8 +71,13 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
 
 def scheduled_handler(event: Mapping[str, Any], context: Any) -> dict[str, int]:
     """One pass of every background task's ``check()`` (a scheduled invocation); their counts, summed."""
+    return run_checks(_runtime().service.tasks)
+
+
+def run_checks(tasks: Iterable[BackgroundTask]) -> dict[str, int]:
+    """One ``check()`` of each task that has one (others are left alone); the counts summed by outcome."""
     totals: dict[str, int] = {}
-    for task in _runtime().service.tasks:
+    for task in tasks:
         if isinstance(task, ScheduledCheck):
             for outcome, count in task.check().items():
                 totals[outcome] = totals.get(outcome, 0) + count

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from contracts import Envelope, new_event_id
-from tests.support.samples import load_sample
+from shared.testkit.samples import load_sample
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""The sample events under ``tests/events/``: one valid event per contract version, as a producer sends it.
+"""The sample events under ``events/`` here: one valid event per contract version, as a producer sends it.
 
 Tests load samples through these helpers instead of building events by hand, and change a fresh copy to
 make it invalid.
@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
 
 
 def load_sample(type_: str, version: int) -> dict[str, Any]:
