@@ -18,7 +18,7 @@ def test_the_subscriptions_are_the_handled_contracts() -> None:
 
 
 def test_it_serves_http_and_names_its_url_key() -> None:
-    """A read API on its HTTP port, published as ``graph_url``; started as ``graph_writer.main``."""
+    """A read API on its HTTP port, published as ``graph_url``; built by ``graph_writer.bootstrap:build``."""
     assert MANIFEST.http and MANIFEST.url_key == "graph_url"
     assert MANIFEST.builder == "graph_writer.bootstrap:build" and MANIFEST.name == "graph_writer"
 
