@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 from moto import mock_aws
 
-from archiver.handlers import encode, object_key, partition_events
+from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope, new_event_id
 from tributary.lake.archive import list_objects
 from tributary.lake.compact import compact

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.waiting import wait_for
+from shared.testkit.waiting import wait_for
 from tributary.cli import app
 from tributary.client import StackClient
 from tributary.lake.conformance import check_archive

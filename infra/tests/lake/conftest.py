@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from archiver.handlers import encode, object_key, partition_events
+from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope, new_event_id
 from tributary.producers import domain_events
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from archiver.handlers import decode, object_key, partition_of
+from archiver.domain import decode, object_key, partition_of
 from contracts import Envelope
 from tributary.lake.archive import list_objects
 from tributary.lake.compact import COMPACTED, compact

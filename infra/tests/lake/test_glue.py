@@ -7,7 +7,7 @@ import gzip
 import json
 from typing import Any
 
-from archiver.handlers import Partition, encode, object_key, partition_of
+from archiver.domain import Partition, encode, object_key, partition_of
 from contracts.tables import contract_tables
 from tributary.lake.conformance import Conformance, check_archive, parse_hive_type
 from tributary.lake.glue import database_name, presto_view_text, raw_columns, storage_prefix, views

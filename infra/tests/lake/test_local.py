@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from archiver.handlers import object_key, partition_of
+from archiver.domain import object_key, partition_of
 from contracts.tables import contract_tables
 from tributary.lake.archive import list_objects, parse_key
 from tributary.lake.local import LocalLake, tables_named

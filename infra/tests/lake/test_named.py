@@ -18,7 +18,7 @@ import pytest
 
 from contracts import upcast_envelope
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
-from timeseries_writer.handlers import TimeWindow, to_points
+from timeseries_writer.domain import TimeWindow, to_points
 from timeseries_writer.model import SeriesQuery
 from tributary.lake.local import LocalLake
 from tributary.lake.named import named_queries, named_query

@@ -1,7 +1,7 @@
 """Reading the archive: which objects hold which partition, and the envelopes each holds.
 
-The layout is the archiver's (``archiver.handlers``): a key is parsed into its partition and flush id and
-accepted only if the archiver's own :func:`~archiver.handlers.object_key` spells it the same way, so this
+The layout is the archiver's (``archiver.domain``): a key is parsed into its partition and flush id and
+accepted only if the archiver's own :func:`~archiver.domain.object_key` spells it the same way, so this
 module never re-states the layout and ignores foreign objects under the prefix.
 """
 
@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 
-from archiver.handlers import PREFIX, Partition, object_key
+from archiver.domain import PREFIX, Partition, object_key
 from contracts import Envelope
 
 SUFFIX = ".ndjson.gz"

@@ -4,7 +4,7 @@ an event.
 The archiver writes one object per flush per partition, so a busy hour holds hundreds of small gzip
 objects, which make Athena slow and costly (it opens every one). ``compact`` rewrites each partition whose
 hour ended before ``before`` and holds more than one object into a single gzip NDJSON object (the
-archiver's own format, :func:`archiver.handlers.encode`, so Athena, the local lake, replay and redrive
+archiver's own format, :func:`archiver.domain.encode`, so Athena, the local lake, replay and redrive
 read it unchanged), each event id once:
 
 1. read every object of the partition (a partition with an unreadable object or line is left alone and
@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archiver.handlers import Partition, encode, object_key
+from archiver.domain import Partition, encode, object_key
 from contracts import Envelope
 from tributary.lake.archive import ArchiveObject, list_objects
 

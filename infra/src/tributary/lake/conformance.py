@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from archiver.handlers import Partition
+from archiver.domain import Partition
 from contracts import Envelope
 from contracts.tables import Table, contract_tables
 from tributary.lake.archive import list_objects

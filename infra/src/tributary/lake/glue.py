@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from archiver.handlers import Partition, object_key
+from archiver.domain import Partition, object_key
 from contracts.tables import DECIMAL, ENVELOPE_COLUMNS, ORDINAL, PARTITION_COLUMNS, Column, LogicalType, Table
 
 CATALOG = "awsdatacatalog"
@@ -69,7 +69,7 @@ def raw_table_name(table: Table) -> str:
 
 def storage_prefix(type_: str, version: int) -> str:
     """Where the archiver writes a contract's objects (``events/type=…/version=…/``), spelled by the
-    archiver's own :func:`~archiver.handlers.object_key`."""
+    archiver's own :func:`~archiver.domain.object_key`."""
     key: str = object_key(Partition(type_, version, "DT", "HOUR"), "flush")
     return key.split("/dt=DT/", 1)[0] + "/"
 

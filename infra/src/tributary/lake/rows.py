@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from archiver.handlers import Partition
+from archiver.domain import Partition
 from contracts import Envelope
 from contracts.tables import DECIMAL, Column, LogicalType, Table
 
