@@ -1,9 +1,12 @@
 """Embedded :class:`~timeseries_writer.ports.SeriesStore`: one DuckDB file owned by this process.
 
-Points go in as one Arrow table per batch with ``INSERT … ON CONFLICT DO NOTHING`` against the primary key
+Points go in as one statement per batch: each column is one typed list parameter, zipped back into rows
+by ``unnest`` in a single ``SELECT``, with ``INSERT … ON CONFLICT DO NOTHING`` against the primary key
 ``(event_id, metric)``, so a redelivered event adds nothing. The batch is deduplicated in Python first:
 the same key twice inside one statement would silently keep the first row anyway, but relying on that is
-relying on an accident. ``executemany`` is about 100x slower and is not used.
+relying on an accident. ``executemany`` is about 100x slower and is not used; an Arrow table per batch is
+somewhat faster per point but importing pyarrow costs the process ~25 MB of resident memory, which the
+service's 150 MB budget cannot spare (docs/bench.md has the numbers).
 
 DuckDB allows one writing process per file, so the embedded store runs one replica of the service;
 scaling out is for Timestream or InfluxDB. Queries run on their own cursor, so the read API's thread
@@ -18,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from shared.errors import PermanentError, RetryableError
 from timeseries_writer.model import DIMENSIONS, Bucket, Point, SeriesAnswer, SeriesQuery
@@ -42,6 +44,13 @@ _AGGREGATE_SQL = {
     "count": "count(*)",
 }
 _COLUMNS = ("event_id", "metric", "time", "value", "unit", *DIMENSIONS)
+_TYPES = ("VARCHAR", "VARCHAR", "TIMESTAMPTZ", "DOUBLE", "VARCHAR", *("VARCHAR" for _ in DIMENSIONS))
+# One list parameter per column; several unnests in one SELECT zip the lists into rows.
+_INSERT = (
+    f"INSERT INTO points ({', '.join(_COLUMNS)}) SELECT * FROM (SELECT "  # noqa: S608
+    + ", ".join(f"unnest(${i}::{kind}[])" for i, kind in enumerate(_TYPES, start=1))
+    + ") ON CONFLICT DO NOTHING"
+)
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
 
@@ -70,19 +79,10 @@ class DuckDBSeriesStore:
             unique.setdefault(point.key, point)
         if not unique:
             return {}
-        table = _to_arrow(unique.values())
-        columns = ", ".join(_COLUMNS)
         try:
             with self._lock:
                 self.writes += 1
-                self._db.register("batch", table)
-                try:
-                    self._db.execute(
-                        f"INSERT INTO points ({columns}) SELECT {columns} FROM batch"  # noqa: S608
-                        " ON CONFLICT DO NOTHING"
-                    )
-                finally:
-                    self._db.unregister("batch")
+                self._db.execute(_INSERT, _columns(unique.values()))
         except duckdb.Error as exc:
             raise RetryableError(f"series store write failed: {exc}") from exc
         return {}
@@ -131,15 +131,14 @@ class DuckDBSeriesStore:
             self._db.close()
 
 
-def _to_arrow(points: Iterable[Point]) -> pa.Table:
+def _columns(points: Iterable[Point]) -> list[list[object]]:
+    """The batch as one list per column of :data:`_COLUMNS`, the parameters of :data:`_INSERT`."""
     rows = list(points)
-    arrays = {
-        "event_id": pa.array([p.event_id for p in rows], pa.string()),
-        "metric": pa.array([p.metric for p in rows], pa.string()),
-        "time": pa.array([p.time for p in rows], pa.timestamp("us", tz="UTC")),
-        "value": pa.array([p.value for p in rows], pa.float64()),
-        "unit": pa.array([p.unit for p in rows], pa.string()),
-    }
-    for dimension in DIMENSIONS:
-        arrays[dimension] = pa.array([p.dimensions.get(dimension) for p in rows], pa.string())
-    return pa.table(arrays)
+    return [
+        [p.event_id for p in rows],
+        [p.metric for p in rows],
+        [p.time for p in rows],
+        [p.value for p in rows],
+        [p.unit for p in rows],
+        *([p.dimensions.get(dimension) for p in rows] for dimension in DIMENSIONS),
+    ]
