@@ -238,6 +238,7 @@ class TopologyView:
         self._cache.stores = (now, {**found, **names})
         return self._cache.stores[1]
 
+
 def _sum(*values: float | None) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None

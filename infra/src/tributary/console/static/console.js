@@ -28,9 +28,9 @@ const s = (tag, attrs, ...children) => el("svg:" + tag, attrs, ...children);
 function num(value, digits = 1) {
   if (value === null || value === undefined) return "—";
   if (typeof value !== "number") return String(value);
-  if (Math.abs(value) >= 1e6) return (value / 1e6).toFixed(1) + "M";
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
   if (Math.abs(value) >= 1e4) return (value / 1e3).toFixed(1) + "k";
-  return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  return value.toFixed(digits);
 }
 const rate = (v) => (v === null || v === undefined ? "—/s" : num(v) + "/s");
 const ms = (v) => (v === null || v === undefined ? "—" : v >= 10000 ? (v / 1000).toFixed(1) + " s" : num(v, 0) + " ms");
