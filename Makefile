@@ -2,7 +2,8 @@
 #
 #   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
 #                  .ministack-venv)
-#   make test      install, lint, then the whole pytest suite
+#   make test      install, lint, then the whole pytest suite (installs Debian's chromium when missing: the
+#                  console's browser test drives it)
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date and evolution rules kept
 #   make demo      install, then run the demo against a fresh local stack
 #   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
@@ -18,7 +19,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test lint pytest demo up bench synth clean
+.PHONY: install tools check-py313 check-node chromium venv localstack-venv ministack-venv test lint pytest demo up bench synth clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -82,6 +83,16 @@ check-node:
 		exit 1; \
 	fi
 
+# The console's browser test (tests/e2e/test_console.py) drives headless Chromium: Debian's package, installed
+# only when /usr/bin/chromium is missing (as root, or through sudo). `make test` needs it; `make up` does not.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "install: chromium (apt-get) for the console's browser test"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	fi
+
 # The workspace. Locally `uv lock` refreshes uv.lock when a pyproject changed; under CI a committed lock
 # must already be current (`uv sync --locked` fails otherwise), so CI never installs an unreviewed lock.
 venv: tools check-py313
@@ -122,7 +133,7 @@ PYTEST_WORKERS ?= 2
 # Stack tests run one at a time by default: side by side (E2E_PARALLEL="-n 2 --dist loadgroup") they take
 # ~16 min instead of ~23, but timing assumptions in some of them have failed under that load.
 E2E_PARALLEL ?=
-pytest: install
+pytest: install chromium
 	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS)
 	$(RUN) pytest -m "e2e or fault" $(E2E_PARALLEL)
 
