@@ -120,8 +120,8 @@ def test_numbers_move_as_events_arrive_and_a_poisoned_dlq_shows_its_reason(
             grew = accepted and stored and accepted > accepted_before and stored > stored_before
             return (accepted, stored) if grew else None
 
-        seen = wait_for(moved, timeout_s=180, interval_s=1)
-        assert seen, f"the page's counts did not grow from {accepted_before} accepted, {stored_before} stored"
+        what = f"the page's counts to grow from {accepted_before} accepted, {stored_before} stored"
+        assert wait_for(moved, timeout_s=180, interval_s=1, what=what)
         browser.screenshot(console_url + "/", shots / "2-flowing.png")
 
         def dead_letter_shown() -> str | None:
@@ -129,8 +129,8 @@ def test_numbers_move_as_events_arrive_and_a_poisoned_dlq_shows_its_reason(
             block = re.search(rf'id="dlq-{POISONED}".*?</table>', dom, flags=re.DOTALL)
             return block.group(0) if block and marker in block.group(0) else None
 
-        block = wait_for(dead_letter_shown, timeout_s=180, interval_s=1)
-        assert block, f"the page shows no dead letter {marker} for {POISONED}"
+        what = f"the page to show the dead letter {marker} of {POISONED}"
+        block = wait_for(dead_letter_shown, timeout_s=180, interval_s=1, what=what)
         assert "permanent" in block and "ContractError" in block
         assert f"tributary dlq redrive {POISONED}" in block and f"--filter id={marker}" in block
         traced = next(iter(flow.ids), None)
@@ -143,7 +143,7 @@ def test_numbers_move_as_events_arrive_and_a_poisoned_dlq_shows_its_reason(
             dom = browser.dom(console_url + query)
             return dom if 'class="wf-row"' in dom and "archiver" in dom.split('id="trace"', 1)[-1] else None
 
-        assert wait_for(waterfall, timeout_s=120, interval_s=1), f"no trace waterfall for {traced}"
+        assert wait_for(waterfall, timeout_s=120, interval_s=1, what=f"a trace waterfall of {traced}")
     dom = browser.dom(console_url + query)
     assert 'class="gnode center"' in dom, "the graph neighbourhood was not drawn"
     assert 'class="series-line"' in dom, "the series chart was not drawn"
@@ -167,4 +167,4 @@ def _remove(sqs: Any, url: str, body: str) -> None:
                 )
         return found
 
-    wait_for(gone, timeout_s=60)
+    wait_for(gone, timeout_s=60, what="the poison letter to be deleted from the DLQ")
