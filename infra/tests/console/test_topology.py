@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from infra.tests.console.conftest import FakeHttp, metrics_page
@@ -79,3 +81,32 @@ def test_a_worker_without_a_queue_says_why(
     sqs.delete_queue(QueueUrl=description["queues"]["probe"]["url"])
     probe = next(w for w in TopologyView(source).snapshot()["workers"] if w["service"] == "probe")
     assert probe["error"] and probe["queue"]["visible"] is None
+
+
+def test_a_deployed_stack_takes_its_rates_from_cloudwatch(
+    source: StackSource, description: dict[str, Any], aws: None
+) -> None:
+    """With no service URLs (a deployed stack), rates come from the EMF metrics in CloudWatch over the last
+    five minutes; there are no lifetime totals."""
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    minute_ago = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    for name, service, value in (("Processed", "archiver", 600.0), ("Accepted", "ingest", 900.0)):
+        cloudwatch.put_metric_data(
+            Namespace="Tributary",
+            MetricData=[
+                {
+                    "MetricName": name,
+                    "Dimensions": [{"Name": "service", "Value": service}],
+                    "Timestamp": minute_ago,
+                    "Value": value,
+                    "Unit": "Count",
+                }
+            ],
+        )
+    del description["services"]
+    snap = TopologyView(source).snapshot()
+    assert snap["rates_from"] == "cloudwatch" and snap["rates_error"] is None
+    assert snap["ingest"]["accepted_per_s"] == 3.0 and snap["ingest"]["accepted_total"] is None
+    archiver = next(w for w in snap["workers"] if w["service"] == "archiver")
+    assert archiver["worker"]["processed_per_s"] == 2.0 and archiver["worker"]["processed_total"] is None
+    assert archiver["worker"]["up"] is None  # nothing to ask on AWS

@@ -63,11 +63,13 @@ def scrape(urls: Iterable[str], *, get: Callable[[str], httpx.Response]) -> Coun
 
 @dataclass(frozen=True, kw_only=True)
 class Rates:
-    """A service's counters now, and their growth per second over the window (``None``: too soon)."""
+    """A service's counters now, and their growth per second over the window (``None``: too soon).
+    ``totals_known`` is false where only rates exist (CloudWatch keeps no lifetime totals)."""
 
     totals: Counters
     per_s: Counters | None
     span_s: float
+    totals_known: bool = True
 
     def rate(self, key: str) -> float | None:
         return None if self.per_s is None else self.per_s.get(key, 0.0)

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tributary.console.cloudwatch import CloudWatchRates
 from tributary.console.rates import Rates, RateTracker, mean_ms, scrape
 from tributary.console.source import Description, StackSource
 from tributary.console.stores import store_names
@@ -74,12 +75,13 @@ class TopologyView:
         self._source = source
         self._clock = clock
         self._rates = RateTracker()
+        self._cloudwatch = CloudWatchRates(clock=clock)
         self._cache = _Cache()
 
     def snapshot(self) -> dict[str, Any]:
         info = self._source.description()
         target = self._source.target(info)
-        rates = self._scrape_all(info)
+        rates = self._scrape_all(info) if info.get("services") else self._from_cloudwatch(info, target)
         ingest = self._ingest(info, rates.get("ingest"))
         workers = [self._worker(info, target, name, rates.get(name)) for name in target.workers()]
         backed = [w for w in workers if w["state"] == "backed_up"]
@@ -101,6 +103,8 @@ class TopologyView:
             "workers": workers,
             "hot": hot["service"] if hot else None,
             "slowest": slowest["service"] if slowest and len(lagging) > 1 else None,
+            "rates_from": "metrics" if info.get("services") else "cloudwatch",
+            "rates_error": None if info.get("services") else self._cloudwatch.error,
         }
 
     # -- parts ---------------------------------------------------------------------------------------------
@@ -121,6 +125,12 @@ class TopologyView:
         with ThreadPoolExecutor(max_workers=min(8, len(urls)), thread_name_prefix="scrape") as pool:
             return dict(pool.map(one, sorted(urls)))
 
+    def _from_cloudwatch(self, info: Description, target: Target) -> dict[str, Rates | None]:
+        """A deployed stack's rates: its services' EMF metrics in CloudWatch (no lifetime totals)."""
+        ingest = "ingest" if info.get("ingest_url") else None
+        found = self._cloudwatch.get(target.client("cloudwatch"), workers=target.workers(), ingest=ingest)
+        return dict(found)
+
     def _ingest(self, info: Description, rates: Rates | None) -> dict[str, Any]:
         known = "ingest" in (info.get("services") or {})
         out: dict[str, Any] = {
@@ -140,7 +150,7 @@ class TopologyView:
         statuses = {k: v for k, v in rates.totals.items() if k.startswith(REQUESTS + "{")}
 
         def per_s(prefix: str) -> float | None:
-            if rates.per_s is None:
+            if rates.per_s is None or not rates.totals_known:  # no status counts in CloudWatch
                 return None
             wanted = f"{REQUESTS}{{status={prefix}"
             return sum(rates.per_s.get(k, 0.0) for k in statuses if k.startswith(wanted))
@@ -151,8 +161,12 @@ class TopologyView:
             requests_per_s=_round(per_s("")),
             client_errors_per_s=_round(per_s("4")),
             server_errors_per_s=_round(per_s("5")),
-            accepted_total=int(rates.totals.get(ACCEPTED, 0)),
-            rejected_total=int(rates.totals.get(REJECTED, 0) + rates.totals.get(BUS_FAILED, 0)),
+            accepted_total=int(rates.totals.get(ACCEPTED, 0)) if rates.totals_known else None,
+            rejected_total=(
+                int(rates.totals.get(REJECTED, 0) + rates.totals.get(BUS_FAILED, 0))
+                if rates.totals_known
+                else None
+            ),
             latency_ms=mean_ms(rates, "tributary_ingest_request_seconds"),
         )
         return out
@@ -199,8 +213,10 @@ class TopologyView:
                 "replicas": len(services.get(name, {}).get("pids") or []) if known else None,
                 "processed_per_s": _round(per_s),
                 "failed_per_s": _round(failed),
-                "processed_total": int(rates.totals.get(STORED, 0)) if rates else None,
-                "dead_lettered_total": int(rates.totals.get(DEAD, 0)) if rates else None,
+                "processed_total": int(rates.totals.get(STORED, 0)) if rates and rates.totals_known else None,
+                "dead_lettered_total": int(rates.totals.get(DEAD, 0))
+                if rates and rates.totals_known
+                else None,
                 "store_ms": mean_ms(rates, "tributary_store_seconds") if rates else None,
                 "lag_ms": mean_ms(rates, "tributary_end_to_end_lag_seconds") if rates else None,
             },

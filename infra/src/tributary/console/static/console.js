@@ -173,7 +173,8 @@ function drawTopology(data) {
     el("span", {}, el("b", { id: "sum-dead" }, num(dead)), " dead letters"),
     ...(data.hot ? [el("span", {}, " · backed up: ", el("b", {}, data.hot))] : []),
   );
-  $("where").textContent = `${data.where} · bus ${data.bus.name}`;
+  const from = data.rates_from === "cloudwatch" ? ` · rates: CloudWatch, last 5 min${data.rates_error ? " (" + data.rates_error + ")" : ""}` : "";
+  $("where").textContent = `${data.where} · bus ${data.bus.name}${from}`;
 }
 
 async function refreshTopology() {
