@@ -62,7 +62,7 @@ def client(source: StackSource, description: dict[str, Any], tmp_path: Path) -> 
     traces = tmp_path / "traces.jsonl"
     traces.write_text("".join(json.dumps(s) + "\n" for s in segments()), encoding="utf-8")
     description["traces"] = str(traces)
-    return TestClient(create_app(source))
+    return TestClient(create_app(source, allowed_hosts=["testserver"]))
 
 
 def test_the_page_and_its_script_are_served(client: TestClient) -> None:
@@ -118,7 +118,9 @@ def test_a_stopped_stack_is_a_503(http: FakeHttp) -> None:
     def gone() -> dict[str, Any]:
         raise StackError("no stack.json")
 
-    client = TestClient(create_app(StackSource(gone, http=http.client, manifests=MANIFESTS)))
+    client = TestClient(
+        create_app(StackSource(gone, http=http.client, manifests=MANIFESTS), allowed_hosts=["testserver"])
+    )
     response = client.get("/api/topology")
     assert response.status_code == 503 and "not running" in response.json()["detail"]
 
@@ -133,3 +135,10 @@ def test_stack_file_reader_reads_afresh_and_says_what_is_wrong(tmp_path: Path) -
         read()
     path.write_text('{"bus_name": "b"}', encoding="utf-8")
     assert read() == {"bus_name": "b"}
+
+
+def test_only_loopback_host_names_are_answered(source: StackSource) -> None:
+    """A request naming the console by another host (a rebound DNS name) is refused."""
+    client = TestClient(create_app(source), base_url="http://127.0.0.1:8000")
+    assert client.get("/api/stack").status_code == 200
+    assert client.get("/api/stack", headers={"host": "evil.example:8000"}).status_code == 400

@@ -9,11 +9,14 @@
   (:func:`tributary.operators.trace.timeline`).
 
 A stack that stopped (its description is gone) answers 503; the AWS endpoint or a read API failing, 502;
-what the page sends wrong, a 4xx naming it. No answer carries a message body or a local path.
+what the page sends wrong, a 4xx naming it. No answer carries a message body. Only requests naming the
+console by a loopback host are answered (400 otherwise), so a web page elsewhere cannot read it through a
+rebound DNS name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +26,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from tributary.console import letters, readapis
 from tributary.console.source import StackSource
@@ -34,11 +38,13 @@ STATIC = Path(__file__).parent / "static"
 EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 NODE_ID = r"^[a-z_]+:.{1,150}$"
 READ_APIS = ("ingest_url", "graph_url", "series_url", "notifier_url")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
-def create_app(source: StackSource) -> FastAPI:
-    """The console over ``source``."""
+def create_app(source: StackSource, *, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> FastAPI:
+    """The console over ``source``, answering requests whose ``Host`` is one of ``allowed_hosts``."""
     app = FastAPI(title="Tributary console", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     view = TopologyView(source)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
