@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from infra.tests.console.conftest import FakeHttp
-from tributary.console.readapis import neighbourhood, series
+from tributary.console.readapis import alerts, neighbourhood, series
 from tributary.console.source import StackSource
 
 # device:a - site:s - device:b, and device:a - team:x
@@ -104,3 +104,15 @@ def test_a_series_api_that_fails_or_is_down_is_a_502(
     http.hosts["series.test"] = lambda request: httpx.Response(503, json={"detail": "store busy"})
     status, body = series(source, [("metric", "t")])
     assert status == 502 and "503: store busy" in body["detail"]
+
+
+def test_alerts_come_from_the_notifier_api(
+    source: StackSource, http: FakeHttp, description: dict[str, Any]
+) -> None:
+    """The page's limit reaches ``/v1/alerts``; no notifier API is a 404 saying so."""
+    assert alerts(source, limit=5)[0] == 404
+    description["notifier_url"] = "http://notifier.test"
+    http.hosts["notifier.test"] = lambda request: httpx.Response(
+        200, json={"alerts": [{"rule": "r", "limit": request.url.params["limit"]}]}
+    )
+    assert alerts(source, limit=5) == (200, {"alerts": [{"rule": "r", "limit": "5"}]})

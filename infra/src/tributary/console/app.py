@@ -5,6 +5,7 @@
 - ``GET /api/dead-letters``: recent letters per DLQ with reasons and redrive commands.
 - ``GET /api/series?metric=&bucket=&agg=&from=&to=&<dimension>=``: a series from the series API.
 - ``GET /api/graph?node=&depth=1..3&rel=&limit=``: a node's neighbourhood from the graph API, with edges.
+- ``GET /api/alerts?limit=``: the notifier's latest alerts.
 - ``GET /api/trace/{event_id}``: the event's hops from the collected segments
   (:func:`tributary.operators.trace.timeline`).
 
@@ -99,6 +100,11 @@ def create_app(source: StackSource, *, allowed_hosts: Sequence[str] = LOOPBACK_H
         limit: Annotated[int, Query(ge=1, le=200)] = 60,
     ) -> JSONResponse:
         status, body = readapis.neighbourhood(source, node, depth=depth, rel=rel or None, limit=limit)
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/api/alerts")
+    def latest_alerts(limit: Annotated[int, Query(ge=1, le=100)] = 12) -> JSONResponse:
+        status, body = readapis.alerts(source, limit=limit)
         return JSONResponse(body, status_code=status)
 
     @app.get("/api/trace/{event_id}")

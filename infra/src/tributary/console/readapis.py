@@ -1,5 +1,5 @@
-"""The stack's read APIs as the page draws them: a series (``series_url``) and a node's neighbourhood
-(``graph_url``).
+"""The stack's read APIs as the page draws them: a series (``series_url``), a node's neighbourhood
+(``graph_url``) and the latest alerts (``notifier_url``).
 
 Both answer ``(status, body)``. What the read API refuses (a 4xx: an unknown metric parameter, a malformed
 node id, an absent node) is passed on with its status and detail, so the page can say what to fix; a read
@@ -96,3 +96,11 @@ def neighbourhood(source: StackSource, node: str, *, depth: int, rel: str | None
         "edges": [list(e) for e in sorted(unique)],
         "truncated": len(found["neighbors"]) >= limit,
     }
+
+
+def alerts(source: StackSource, *, limit: int) -> Answer:
+    """``GET <notifier_url>/v1/alerts``: the latest notifications, newest first."""
+    base = _base(source, "notifier_url")
+    if base is None:
+        return 404, {"detail": "this stack has no notifier API (no notifier_url in its description)"}
+    return _get(source, f"{base}/v1/alerts", {"limit": limit}, "notifier")

@@ -225,6 +225,33 @@ async function refreshLetters() {
   try { drawLetters(await getJSON("/api/dead-letters")); } catch (error) { showError($("dead-letters"), error); }
 }
 
+// ---------------------------------------------------------------- alerts
+
+function drawAlerts(data) {
+  const alerts = data.alerts || [];
+  const counts = {};
+  alerts.forEach((a) => (counts[a.status] = (counts[a.status] || 0) + 1));
+  $("alerts-summary").textContent = alerts.length
+    ? `latest ${alerts.length}: ` + Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ")
+    : "the notifier has sent nothing yet";
+  if (!alerts.length) { $("alerts").replaceChildren(el("div", { class: "empty" }, "no alerts yet")); return; }
+  $("alerts").replaceChildren(el("table", {},
+    el("thead", {}, el("tr", {}, ["when", "rule", "severity", "status", "message", "channels"].map((h) => el("th", { text: h })))),
+    el("tbody", {}, alerts.map((a) => el("tr", { class: "alert" },
+      el("td", { class: "mono" }, a.created_at ? new Date(a.created_at).toLocaleTimeString() : "—"),
+      el("td", { class: "mono" }, a.rule),
+      el("td", { class: `sev ${a.severity}` }, a.severity || "—"),
+      el("td", { class: `status ${a.status}` }, a.status),
+      el("td", { class: "msg" }, a.message || a.subject || ""),
+      el("td", { class: "mono" }, (a.sent || []).join(", ") || (a.channels || []).join(", ")),
+    )))));
+}
+
+async function refreshAlerts() {
+  try { drawAlerts(await getJSON("/api/alerts")); }
+  catch (error) { $("alerts-summary").textContent = ""; showError($("alerts"), error); }
+}
+
 // ---------------------------------------------------------------- series chart
 
 function niceTicks(min, max, count = 5) {
@@ -409,6 +436,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("trace-form").addEventListener("submit", (e) => { e.preventDefault(); loadTrace(); });
   every(TOPOLOGY_MS, refreshTopology);
   every(LETTERS_MS, refreshLetters);
+  every(LETTERS_MS, refreshAlerts);
   every(SERIES_MS, loadSeries);
   loadGraph();
   if (q.has("trace")) loadTrace();
