@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
+from shared.testkit.waiting import wait_for
 from tests.support.browser import Browser
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.console.server import ConsoleServer
 from tributary.console.source import StackSource

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.tests.operators.conftest import reason_attributes
-from tests.support.envelopes import envelope, rule_body
+from shared.testkit.envelopes import envelope, rule_body
 from tributary.console.letters import recent_letters, redrive_command
 from tributary.console.source import StackSource, cli_location
 from tributary.paths import default_data_dir

@@ -11,7 +11,7 @@ import pytest
 
 from infra.tests.console.conftest import FakeHttp, metrics_page
 from infra.tests.operators.conftest import reason_attributes
-from tests.support.envelopes import FakeClock, envelope, rule_body
+from shared.testkit.envelopes import FakeClock, envelope, rule_body
 from tributary.console.source import StackSource
 from tributary.console.topology import BACKLOG, TopologyView, worker_state
 
