@@ -16,9 +16,9 @@ from tributary.console.source import StackSource
 from tributary.provision import provision
 
 MANIFESTS = [
-    ServiceManifest(name="ingest", module="x", http=True, url_key="ingest_url"),
-    ServiceManifest(name="archiver", module="x", consumes=(Subscription(type="*"),)),
-    ServiceManifest(name="probe", module="x", consumes=(Subscription(type="sensor.reading", versions=(1,)),)),
+    ServiceManifest(name="ingest", http=True, url_key="ingest_url"),
+    ServiceManifest(name="archiver", consumes=(Subscription(type="*"),)),
+    ServiceManifest(name="probe", consumes=(Subscription(type="sensor.reading", versions=(1,)),)),
 ]
 Handler = Callable[[httpx.Request], httpx.Response]
 
