@@ -18,6 +18,7 @@ from tributary import deploy
 from tributary.contracts_cli import contracts_app
 from tributary.emulator import EmulatorError
 from tributary.emulators import default_emulator_name, make_emulator
+from tributary.lake.cli import lake_app
 from tributary.operators import commands as ops
 from tributary.operators.dlq_commands import dlq_app
 from tributary.operators.trace import trace_command
@@ -188,6 +189,7 @@ app.command("topology")(ops.topology)
 app.command("status")(ops.status)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(lake_app, name="lake")
 app.command("replay")(ops.replay_command)
 app.command("trace")(trace_command)
 

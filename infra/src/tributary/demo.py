@@ -23,6 +23,7 @@ from rich.table import Table
 
 from tributary.client import StackClient
 from tributary.demo_answers import print_answers
+from tributary.lake.answers import print_lake_answers
 from tributary.paths import default_data_dir
 from tributary.producers import domain_events, invalid_events
 from tributary.stack import Stack
@@ -114,6 +115,7 @@ def _run(console: Console, client: StackClient, per_domain: int, invalid: int, t
 
     depths = _drained(client, deadline)
     print_answers(console, client.description, valid)
+    print_lake_answers(console, client.aws("s3"), client.description["bucket"])
     console.print(
         "queues (queue / DLQ depth): "
         + ", ".join(f"{svc} {d['queue']}/{d['dlq']}" for svc, d in depths.items())
