@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -80,3 +81,61 @@ def percentiles(values: Sequence[float], points: Sequence[int] = (50, 95, 99)) -
         rank = max(1, math.ceil(p / 100 * len(ordered)))
         out[f"p{p}"] = round(ordered[rank - 1], 3)
     return out
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int | None) -> float:
+    """A process's CPU time so far (user + system, all its threads), in seconds (NaN if it is gone)."""
+    if pid is None:
+        return math.nan
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat(5)
+
+
+class CpuMeter:
+    """CPU seconds of named processes over a window, less what they burn when idle.
+
+    ``idle(seconds)`` measures each process's CPU rate over a quiet interval (polling loops, heartbeats);
+    ``start()``/``stop()`` bracket a window; ``figures(events)`` gives CPU milliseconds per event per name
+    (idle rate times the window subtracted) and the cores the processes kept busy (all CPU, idle included,
+    over the window's wall time).
+    """
+
+    def __init__(self, pids: dict[str, list[int | None]]) -> None:
+        self._pids = pids
+        self._idle_per_s = dict.fromkeys(pids, 0.0)
+        self._before: dict[str, float] = {}
+        self._after: dict[str, float] = {}
+        self._wall = (0.0, 0.0)
+
+    def _sample(self) -> dict[str, float]:
+        return {name: sum(cpu_s(pid) for pid in pids) for name, pids in self._pids.items()}
+
+    def idle(self, seconds: float) -> dict[str, float]:
+        """Measure the idle CPU rate over ``seconds`` of nothing happening; ms of CPU per wall second."""
+        before, started = self._sample(), time.monotonic()
+        time.sleep(seconds)
+        after, wall = self._sample(), time.monotonic() - started
+        self._idle_per_s = {name: max(0.0, (after[name] - before[name]) / wall) for name in after}
+        return {name: round(rate * 1000, 1) for name, rate in self._idle_per_s.items()}
+
+    def start(self) -> None:
+        self._before, self._wall = self._sample(), (time.monotonic(), 0.0)
+
+    def stop(self) -> None:
+        self._after, self._wall = self._sample(), (self._wall[0], time.monotonic())
+
+    def figures(self, events: int) -> dict[str, Any]:
+        wall = self._wall[1] - self._wall[0]
+        used = {name: self._after[name] - self._before[name] for name in self._after}
+        net = {name: max(0.0, used[name] - self._idle_per_s[name] * wall) for name in used}
+        return {
+            "cpu_ms_per_event": {name: round(1000 * s / max(1, events), 3) for name, s in net.items()},
+            "cores_busy": round(sum(used.values()) / wall, 2) if wall > 0 else None,
+            "window_s": round(wall, 2),
+        }
