@@ -97,45 +97,53 @@ def cpu_s(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat(5)
 
 
-class CpuMeter:
-    """CPU seconds of named processes over a window, less what they burn when idle.
+def idle_rates(pids: Sequence[int | None], seconds: float) -> dict[int | None, float]:
+    """Each process's CPU seconds per wall second over ``seconds`` of quiet (polls, heartbeats)."""
+    before, started = {pid: cpu_s(pid) for pid in pids}, time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - started
+    return {pid: max(0.0, (cpu_s(pid) - before[pid]) / wall) for pid in pids}
 
-    ``idle(seconds)`` measures each process's CPU rate over a quiet interval (polling loops, heartbeats);
-    ``start()``/``stop()`` bracket a window; ``figures(events)`` gives CPU milliseconds per event per name
-    (idle rate times the window subtracted) and the cores the processes kept busy (all CPU, idle included,
-    over the window's wall time).
+
+class CpuMeter:
+    """CPU seconds of named groups of processes over a window, less what they burn when idle.
+
+    ``figures(events)`` gives CPU milliseconds per event per name (each process's idle rate from ``idle``,
+    times the window, subtracted) and the cores the processes kept busy (all their CPU, idle included, over
+    the window's wall time). A process missing from ``idle`` counts as idling at no cost.
     """
 
-    def __init__(self, pids: dict[str, list[int | None]]) -> None:
+    def __init__(
+        self, pids: dict[str, list[int | None]], idle: dict[int | None, float] | None = None
+    ) -> None:
         self._pids = pids
-        self._idle_per_s = dict.fromkeys(pids, 0.0)
-        self._before: dict[str, float] = {}
-        self._after: dict[str, float] = {}
-        self._wall = (0.0, 0.0)
+        self._idle = idle or {}
+        self._before: dict[int | None, float] = {}
+        self._after: dict[int | None, float] = {}
+        self._started = self._stopped = 0.0
 
-    def _sample(self) -> dict[str, float]:
-        return {name: sum(cpu_s(pid) for pid in pids) for name, pids in self._pids.items()}
-
-    def idle(self, seconds: float) -> dict[str, float]:
-        """Measure the idle CPU rate over ``seconds`` of nothing happening; ms of CPU per wall second."""
-        before, started = self._sample(), time.monotonic()
-        time.sleep(seconds)
-        after, wall = self._sample(), time.monotonic() - started
-        self._idle_per_s = {name: max(0.0, (after[name] - before[name]) / wall) for name in after}
-        return {name: round(rate * 1000, 1) for name, rate in self._idle_per_s.items()}
+    def _sample(self) -> dict[int | None, float]:
+        return {pid: cpu_s(pid) for pids in self._pids.values() for pid in pids}
 
     def start(self) -> None:
-        self._before, self._wall = self._sample(), (time.monotonic(), 0.0)
+        self._before, self._started = self._sample(), time.monotonic()
 
     def stop(self) -> None:
-        self._after, self._wall = self._sample(), (self._wall[0], time.monotonic())
+        self._after, self._stopped = self._sample(), time.monotonic()
 
     def figures(self, events: int) -> dict[str, Any]:
-        wall = self._wall[1] - self._wall[0]
-        used = {name: self._after[name] - self._before[name] for name in self._after}
-        net = {name: max(0.0, used[name] - self._idle_per_s[name] * wall) for name in used}
+        wall = self._stopped - self._started
+        used = {
+            name: sum(self._after[pid] - self._before[pid] for pid in pids)
+            for name, pids in self._pids.items()
+        }
+        idle = {
+            name: sum(self._idle.get(pid, 0.0) for pid in pids) * wall for name, pids in self._pids.items()
+        }
         return {
-            "cpu_ms_per_event": {name: round(1000 * s / max(1, events), 3) for name, s in net.items()},
+            "cpu_ms_per_event": {
+                name: round(1000 * max(0.0, used[name] - idle[name]) / max(1, events), 3) for name in used
+            },
             "cores_busy": round(sum(used.values()) / wall, 2) if wall > 0 else None,
             "window_s": round(wall, 2),
         }

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchkit import CpuMeter
+from benchkit import CpuMeter, idle_rates
 
 from shared.manifest import ServiceManifest, Subscription
 from tributary.aws import emulator_client
@@ -55,8 +55,8 @@ def measure(
         done = threading.Event()
         deleted = dict.fromkeys(urls, 0)
         lock = threading.Lock()
-        meter = CpuMeter({"emulator": [emulator.pid]})
-        idle_ms_per_s = meter.idle(1.0)["emulator"]
+        idle = idle_rates([emulator.pid], 1.0)
+        meter = CpuMeter({"emulator": [emulator.pid]}, idle)
 
         def put(start: int) -> None:
             for first in range(start, events, 10 * threads):
@@ -112,7 +112,7 @@ def measure(
             "put_events_per_s": round(events / put_s, 1),
             "end_to_end_events_per_s": round(min(delivered, events) / total_s, 1),
             "delivered_per_queue": delivered,
-            "emulator_idle_cpu_ms_per_s": idle_ms_per_s,
+            "emulator_idle_cpu_ms_per_s": round(1000 * idle[emulator.pid], 1),
             **meter.figures(events),
         }
     finally:
