@@ -8,6 +8,10 @@ relying on an accident. ``executemany`` is about 100x slower and is not used; an
 somewhat faster per point but importing pyarrow costs the process ~25 MB of resident memory, which the
 service's 150 MB budget cannot spare (docs/bench.md has the numbers).
 
+Memory: the process's budget is 150 MB peak RSS, of which the imports take ~100 MB and opening the file
+~20 MB; one DuckDB thread (a batch of 1,000 rows gains nothing from two) and a small allocator cache keep
+the rest near 40 MB for a store of 100,000 points (docs/bench.md).
+
 DuckDB allows one writing process per file, so the embedded store runs one replica of the service;
 scaling out is for Timestream or InfluxDB. Queries run on their own cursor, so the read API's thread
 never shares a connection with the writer.
@@ -61,10 +65,12 @@ class DuckDBSeriesStore:
         RetryableError: the file cannot be opened (another process holds it, or the disk fails).
     """
 
-    def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 2) -> None:
+    def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 1) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Freed memory goes back to the system past 8 MB of allocator cache (DuckDB keeps up to 128 MB).
+        config = {"memory_limit": memory_limit, "threads": threads, "allocator_flush_threshold": "8MB"}
         try:
-            self._db = duckdb.connect(str(path), config={"memory_limit": memory_limit, "threads": threads})
+            self._db = duckdb.connect(str(path), config=config)
         except duckdb.Error as exc:
             raise RetryableError(f"cannot open the series store {path}: {exc}") from exc
         self._lock = threading.Lock()
