@@ -73,6 +73,7 @@ def test_glue_table_projects_the_archive_layout(archiver: Template) -> None:
     assert [k["Name"] for k in table_input["PartitionKeys"]] == ["type", "version", "dt", "hour"]
     params = table_input["Parameters"]
     assert params["projection.enabled"] == "true"
+    assert params["projection.dt.range"] == "1970-01-01,2099-12-31"  # every day an event time may fall on
     template = params["storage.location.template"]
     assert template["Fn::Join"][1][0] == "s3://"
     assert template["Fn::Join"][1][1] == {"Ref": bucket_id}

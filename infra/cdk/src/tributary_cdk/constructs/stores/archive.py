@@ -3,11 +3,14 @@ Glue table over its ``events/type=/version=/dt=/hour=`` layout so Athena queries
 
 The Glue table uses partition projection, so new partitions are queryable as soon as an object lands:
 ``type`` is injected (a query names the type it reads, e.g. ``WHERE type = 'sensor.reading'``), ``version``
-is an integer, ``dt`` a date since 2020 and ``hour`` two digits. Rows are the envelopes, one JSON document per
+is an integer, ``dt`` a date in the range event times are held to (1970-2099) and ``hour`` two digits
+(queries filter on ``dt``, as they should for cost anyway). Rows are the envelopes, one JSON document per
 line (``data`` and ``trace`` as JSON text, times as ISO-8601 text: ``from_iso8601_timestamp(time)``).
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import aws_cdk as cdk
 from aws_cdk import aws_glue as glue
@@ -15,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from contracts.fields import EARLIEST_EVENT_TIME, LATEST_EVENT_TIME
 from tributary_cdk.constructs.keys import ENCRYPT, grant_key
 from tributary_cdk.constructs.stores.base import ServiceStore, StoreContext
 from tributary_cdk.nag import Suppression, suppress
@@ -30,6 +34,9 @@ COLUMNS = {
     "data": "string",
 }
 PARTITIONS = {"type": "string", "version": "int", "dt": "string", "hour": "string"}
+
+_DT_RANGE = f"{EARLIEST_EVENT_TIME:%Y-%m-%d},{LATEST_EVENT_TIME - timedelta(days=1):%Y-%m-%d}"
+"""Every day an event time may fall on (contracts refuse others): every archived object is queryable."""
 
 
 class ArchiveStore(ServiceStore):
@@ -115,7 +122,7 @@ class ArchiveStore(ServiceStore):
                     "projection.version.range": "1,1000",
                     "projection.dt.type": "date",
                     "projection.dt.format": "yyyy-MM-dd",
-                    "projection.dt.range": "2020-01-01,NOW",
+                    "projection.dt.range": _DT_RANGE,
                     "projection.dt.interval": "1",
                     "projection.dt.interval.unit": "DAYS",
                     "projection.hour.type": "integer",
