@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 from contracts.fields import EventTime, GeoPoint, Text
-from tests.support.validation import error_locs
+from shared.testkit.validation import error_locs
 
 
 def test_geopoint_accepts_the_extremes() -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.envelope import detail_type
 from contracts.events import SensorReadingV1
 from contracts.registry import UnknownContractError, contract, contract_model, known_contracts, validate_data
-from tests.support.samples import all_samples, load_sample
+from shared.testkit.samples import all_samples, load_sample
 
 
 def test_known_contracts_lists_every_event_type_sorted() -> None:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts import Envelope, detail_type, validate_data
+from shared.testkit.samples import all_samples
 from tests.support.archive_schemas import schema_violations
-from tests.support.samples import all_samples
 
 _TRICKY = st.sampled_from(
     [

@@ -9,8 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 
+from shared.testkit.waiting import wait_for
 from tests.support.archive_schemas import schema_violations
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import domain_events, invalid_events
 

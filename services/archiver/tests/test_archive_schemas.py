@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from archiver.handlers import encode
+from archiver.domain import encode
 from contracts import Envelope, validate_data
+from shared.testkit.samples import all_samples, load_sample
 from tests.support.archive_schemas import schema_violations
-from tests.support.samples import all_samples, load_sample
 
 _NOW = datetime(2025, 6, 2, tzinfo=UTC)
 

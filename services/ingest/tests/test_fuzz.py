@@ -16,12 +16,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
+from ingest.handlers import Limits
 
 from ingest.app import create_app
-from ingest.handlers import Limits
 from ingest.testing import InMemoryPublisher
+from shared.testkit.samples import all_samples
 from tests.support.fuzzing import NASTY, TEXT, run_fuzz
-from tests.support.samples import all_samples
 
 _SAMPLES = all_samples()
 _LEAF = NASTY | TEXT | st.integers() | st.floats() | st.booleans() | st.none()

@@ -10,7 +10,7 @@ from notifier.api import build_api
 from notifier.manifest import MANIFEST
 from notifier.model import Alert
 from notifier.ports import NotificationStateStore
-from notifier.rulefile import parse_rules
+from notifier.rules.loader import parse_rules
 from tests.support.fuzzing import NASTY, PARAM_VALUE, TEXT, query, run_fuzz, url
 
 NOW = 1_750_000_000.0

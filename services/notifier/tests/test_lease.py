@@ -7,8 +7,8 @@ from structlog.testing import capture_logs
 from notifier.lease import LeaseKeeper
 from notifier.model import Alert
 from notifier.testing import InMemoryStateStore
-from tests.support.envelopes import FakeClock
-from tests.support.waiting import wait_for
+from shared.testkit.envelopes import FakeClock
+from shared.testkit.waiting import wait_for
 
 LEASE_S = 60.0
 ALERT = Alert(
