@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
-from ingest.handlers import Limits
+from ingest.domain import Limits
 
 from ingest.app import create_app
 from ingest.testing import InMemoryPublisher
