@@ -16,9 +16,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
-from ingest.domain import Limits
 
 from ingest.app import create_app
+from ingest.domain import Limits
 from ingest.testing import InMemoryPublisher
 from shared.testkit.samples import all_samples
 from tests.support.fuzzing import NASTY, TEXT, run_fuzz
