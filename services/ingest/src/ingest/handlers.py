@@ -7,7 +7,7 @@ so a producer can fix its event without reading our code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,9 @@ class Limits:
 
     max_events: int = 500
     max_event_bytes: int = 256 * 1024
+    max_errors_per_event: int = 10
+    max_errors: int = 1000
+    max_text_chars: int = 200
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,31 @@ def _to_envelope(item: Any, *, now: datetime, trace: str, limits: Limits) -> Env
 
 
 def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
-    """pydantic errors as ``(dotted loc, message)`` pairs."""
+    """pydantic errors as ``(dotted loc, message)`` pairs; never the input value."""
     out = []
-    for error in exc.errors(include_url=False):
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
         loc = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
         out.append(FieldError(loc, error["msg"]))
     return out
+
+
+def capped(rejected: Sequence[Rejection], limits: Limits) -> list[Rejection]:
+    """``rejected`` with at most ``max_errors_per_event`` errors each and ``max_errors`` in all (the rest
+    summarised by count), every location and message cut to ``max_text_chars``."""
+    budget = limits.max_errors
+    out = []
+    for rejection in rejected:
+        keep = min(len(rejection.errors), limits.max_errors_per_event, budget)
+        budget -= keep
+        errors = [_cut(e, limits.max_text_chars) for e in rejection.errors[:keep]]
+        if left := len(rejection.errors) - keep:
+            errors.append(FieldError("", f"{left} more errors not listed"))
+        out.append(replace(rejection, errors=errors))
+    return out
+
+
+def _cut(error: FieldError, chars: int) -> FieldError:
+    def cut(text: str) -> str:
+        return text if len(text) <= chars else text[: chars - 1] + "…"
+
+    return FieldError(cut(error.loc), cut(error.msg))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from ingest.bootstrap import IngestSettings, build_app
+from shared.httpserver import server_options
 from shared.logging import configure_logging
 
 
@@ -18,6 +19,7 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=20,
+        **server_options(settings.server_limits()),
     )
 
 
