@@ -142,7 +142,10 @@ def test_ops_events_are_refused_to_producers_and_taken_from_the_platform(
     alarm = load_sample("ops.dlq_depth", 1)
     response = _post(client, [alarm | {"source": "shop.api"}], **_bearer(keys.shop))
     assert response.status_code == 403
-    assert response.json()["error"]["events"][0]["msg"] == "ops.dlq_depth events come only from the platform itself"
+    assert (
+        response.json()["error"]["events"][0]["msg"]
+        == "ops.dlq_depth events come only from the platform itself"
+    )
     assert _post(client, [alarm], **_bearer(keys.platform)).status_code == 202
     assert [e.type for e in publisher.published] == ["ops.dlq_depth"]
 

@@ -23,7 +23,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,13 +33,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from contracts import Envelope, EventIn
+from contracts import EventIn
 from ingest.auth import Authenticator, AuthFailure, Principal, forbidden
 from ingest.handlers import (
     FieldError,
     Limits,
     Rejection,
     RequestShapeError,
+    Validated,
     capped,
     events_of,
     validate_events,
@@ -107,6 +108,11 @@ def _error(
 
 Answer = tuple[JSONResponse, int, int, int]
 """A response, and the request's accepted, rejected and bus-failed event counts."""
+
+
+def _refused(status: int, code: str, message: str, **kwargs: Any) -> Answer:
+    """The answer to a request refused whole: nothing accepted, rejected or sent to the bus."""
+    return _error(status, code, message, **kwargs), 0, 0, 0
 
 
 class BodyTooLarge(Exception):
@@ -224,57 +230,52 @@ def create_app(
                 who = await run_in_threadpool(authenticator.authenticate, request.headers)
             except RetryableError:
                 log.warning("credential_store_unavailable")
-                return _unavailable("the credential store is unavailable; retry later"), 0, 0, 0
-            if isinstance(who, AuthFailure):
-                return (
-                    _error(who.status, who.code, who.message, headers={"WWW-Authenticate": "Bearer"}),
-                    0,
-                    0,
-                    0,
+                return _refused(
+                    503, "unavailable", "the credential store is unavailable", headers={"Retry-After": "5"}
                 )
+            if isinstance(who, AuthFailure):
+                return _refused(who.status, who.code, who.message, headers={"WWW-Authenticate": "Bearer"})
             principal = who
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return _error(415, "unsupported_media_type", "send the events as application/json"), 0, 0, 0
+            return _refused(415, "unsupported_media_type", "send the events as application/json")
         try:
             async with asyncio.timeout(body_timeout_s):
                 body = await _read_limited(request, max_body_bytes)
         except BodyTooLarge:
-            return _error(413, "body_too_large", f"request body is over {max_body_bytes} bytes"), 0, 0, 0
+            return _refused(413, "body_too_large", f"request body is over {max_body_bytes} bytes")
         except TimeoutError:
-            return _error(408, "body_timeout", f"the body was not sent within {body_timeout_s:g} s"), 0, 0, 0
+            return _refused(408, "body_timeout", f"the body was not sent within {body_timeout_s:g} s")
         try:
             doc = await run_in_threadpool(loads, body, parse_limits)
         except JsonLimitError as exc:
-            return _error(400, "malformed_json", f"body is {exc}"), 0, 0, 0
+            return _refused(400, "malformed_json", f"body is {exc}")
         try:
             raw = events_of(doc, limits)
         except RequestShapeError as exc:
-            return _error(422, "invalid_request", str(exc)), 0, 0, 0
+            return _refused(422, "invalid_request", str(exc))
         if principal is not None and rate_limiter is not None:
             wait_s = rate_limiter.take(principal.id, len(raw))
             if wait_s:
                 message = f"producer {principal.id} is over its rate limit; retry later"
-                return (
-                    _error(429, "rate_limited", message, headers={"Retry-After": retry_after(wait_s)}),
-                    0,
-                    0,
-                    0,
-                )
+                return _refused(429, "rate_limited", message, headers={"Retry-After": retry_after(wait_s)})
         trace = span.header() if span else continue_or_start(request.headers.get("x-amzn-trace-id"))
         validated = await run_in_threadpool(validate_events, raw, now=clock(), trace=trace, limits=limits)
         if principal is not None:
             refused = forbidden(principal, validated.accepted, max_listed=limits.max_errors)
             if refused:
                 message = f"producer {principal.id} may not publish some of these events; none was published"
-                return _error(403, "forbidden", message, events=refused), 0, 0, 0
-        return await publish_validated(validated.accepted, validated.rejected)
+                return _refused(403, "forbidden", message, events=refused)
+        return await publish_validated(validated)
 
-    async def publish_validated(valid: list[tuple[int, Envelope]], invalid: list[Rejection]) -> Answer:
+    async def publish_validated(validated: Validated) -> Answer:
+        valid, invalid = validated.accepted, validated.rejected
         envelopes = [e for _, e in valid]
         failures = await run_in_threadpool(publisher.publish, envelopes) if envelopes else []
         failed = {f.index: f for f in failures}
-        accepted = [{"index": index, "id": e.id} for n, (index, e) in enumerate(valid) if n not in failed]
+        accepted: list[dict[str, Any]] = [
+            {"index": index, "id": e.id} for n, (index, e) in enumerate(valid) if n not in failed
+        ]
         rejected = list(invalid)
         for n, failure in failed.items():
             index, envelope = valid[n]
@@ -288,6 +289,10 @@ def create_app(
                     ],
                 )
             )
+        for index, first in validated.repeats.items():  # the same event twice: the first one's outcome
+            accepted += [a | {"index": index} for a in accepted if a["index"] == first]
+            rejected += [replace(r, index=index) for r in rejected if r.index == first]
+        accepted.sort(key=lambda a: a["index"])
         rejected.sort(key=lambda r: r.index)
         retry_later = any(f.retryable for f in failures)
         response = JSONResponse(
@@ -298,7 +303,3 @@ def create_app(
         return response, len(accepted), len(rejected), len(failures)
 
     return app
-
-
-def _unavailable(message: str) -> JSONResponse:
-    return _error(503, "unavailable", message, headers={"Retry-After": "5"})

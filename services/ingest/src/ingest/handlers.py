@@ -45,10 +45,13 @@ class Rejection:
 
 @dataclass(kw_only=True)
 class Validated:
-    """A request's events split into envelopes to publish (with their request index) and rejections."""
+    """A request's events split into envelopes to publish (with their request index), rejections, and
+    repeats: ``{index: index of the first event}`` for an event identical to an earlier one of the request,
+    which shares that event's outcome and is published once."""
 
     accepted: list[tuple[int, Envelope]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    repeats: dict[int, int] = field(default_factory=dict)
 
 
 class RequestShapeError(ValueError):
@@ -72,21 +75,27 @@ def events_of(doc: Any, limits: Limits) -> list[Any]:
 
 
 def validate_events(raw: Sequence[Any], *, now: datetime, trace: str, limits: Limits) -> Validated:
-    """Validate each event against the envelope and its contract; assign ids where producers did not."""
+    """Validate each event against the envelope and its contract; assign ids where producers did not.
+
+    An id used twice in the request is an ``id_conflict`` (rejected at ``id``) when the two events differ,
+    and a repeat (one publish, one outcome) when they are the same event sent twice.
+    """
     result = Validated()
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, Envelope]] = {}
     for index, item in enumerate(raw):
-        envelope_or_errors = _to_envelope(item, now=now, trace=trace, limits=limits)
-        if isinstance(envelope_or_errors, list):
-            result.rejected.append(Rejection(index=index, errors=envelope_or_errors))
-        elif envelope_or_errors.id in seen:
-            first = seen[envelope_or_errors.id]
-            result.rejected.append(
-                Rejection(index=index, errors=[FieldError("id", f"duplicates the id of event {first}")])
-            )
+        envelope = _to_envelope(item, now=now, trace=trace, limits=limits)
+        if isinstance(envelope, list):
+            result.rejected.append(Rejection(index=index, errors=envelope))
+        elif envelope.id in seen:
+            first, earlier = seen[envelope.id]
+            if envelope == earlier:
+                result.repeats[index] = first
+            else:
+                why = f"id_conflict: event {first} has this id with different content"
+                result.rejected.append(Rejection(index=index, id=envelope.id, errors=[FieldError("id", why)]))
         else:
-            seen[envelope_or_errors.id] = index
-            result.accepted.append((index, envelope_or_errors))
+            seen[envelope.id] = (index, envelope)
+            result.accepted.append((index, envelope))
     return result
 
 
