@@ -81,7 +81,9 @@ def test_ops_events_come_only_from_the_platform() -> None:
     assert refused == ("type", "ops.dlq_depth events come only from the platform itself")
     with pytest.raises(CredentialError, match="platform"):
         CredentialDocument().with_key("sneaky", sources=("*",), types=("ops.*",))
-    doc, _ = CredentialDocument().with_key("platform", sources=("tributary.*",), types=("ops.*",), platform=True)
+    doc, _ = CredentialDocument().with_key(
+        "platform", sources=("tributary.*",), types=("ops.*",), platform=True
+    )
     assert doc.producers["platform"].may_publish(type_="ops.dlq_depth", source="tributary.watcher") is None
 
 

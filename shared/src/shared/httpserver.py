@@ -39,11 +39,14 @@ class _HeaderDeadline(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is h11.IDLE:
-            if self._deadline is None and not self.transport.is_closing():
-                self._arm()  # a new request began on a kept-alive connection
-        else:
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()  # the headers are in
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self._disarm()
+            self._arm()  # the next request's headers, on a kept-alive connection
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -64,8 +67,9 @@ class _HeaderDeadline(H11Protocol):
 
 
 def bounded_h11(header_timeout_s: float) -> type[H11Protocol]:
-    """uvicorn's HTTP/1.1 protocol with a deadline of ``header_timeout_s`` for each request's headers
-    (counted from the connection or, on a kept-alive one, from the request's first byte)."""
+    """uvicorn's HTTP/1.1 protocol with a deadline of ``header_timeout_s`` for each request's headers,
+    counted from the connection or, on a kept-alive one, from the end of the previous response (an idle
+    kept-alive connection is closed by whichever of this and ``timeout_keep_alive`` comes first)."""
     return type("BoundedH11Protocol", (_HeaderDeadline,), {"header_timeout_s": header_timeout_s})
 
 

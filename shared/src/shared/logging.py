@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 
-
 QUIET_LIBRARIES = ("httpx", "httpcore", "urllib3", "botocore", "boto3", "uvicorn.access")
 """Libraries whose own INFO and DEBUG lines never reach our logs."""
 

@@ -42,6 +42,7 @@ from graph_writer.model import (
     Version,
 )
 from shared.errors import PermanentError
+from shared.summaries import validation_summary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -164,7 +165,8 @@ def rows_of(event: Envelope) -> GraphBatch:
     try:
         data: BaseModel = contract_model(event.type, event.version).model_validate(event.data)
     except ValidationError as exc:
-        raise PermanentError(f"{event.type}.v{event.version} data is invalid: {exc}") from exc
+        problems = validation_summary(exc, prefix="data")
+        raise PermanentError(f"{event.type}.v{event.version} data is invalid: {problems}") from exc
     _check_text(event.data, "data")
     return mapper(event, data)
 

@@ -106,6 +106,9 @@ def _error(
     )
 
 
+CLOSE = {"Connection": "close"}
+"""For answers given before the body was read: the rest of it is not waited for."""
+
 Answer = tuple[JSONResponse, int, int, int]
 """A response, and the request's accepted, rejected and bus-failed event counts."""
 
@@ -243,9 +246,11 @@ def create_app(
             async with asyncio.timeout(body_timeout_s):
                 body = await _read_limited(request, max_body_bytes)
         except BodyTooLarge:
-            return _refused(413, "body_too_large", f"request body is over {max_body_bytes} bytes")
+            message = f"request body is over {max_body_bytes} bytes"
+            return _refused(413, "body_too_large", message, headers=CLOSE)
         except TimeoutError:
-            return _refused(408, "body_timeout", f"the body was not sent within {body_timeout_s:g} s")
+            message = f"the body was not sent within {body_timeout_s:g} s"
+            return _refused(408, "body_timeout", message, headers=CLOSE)
         try:
             doc = await run_in_threadpool(loads, body, parse_limits)
         except JsonLimitError as exc:
