@@ -65,3 +65,13 @@ def test_settings_it_cannot_run_exit_2(tmp_path: Path, env: dict[str, str], mess
     result = _run(tmp_path, **env)
     assert result.returncode == 2
     assert "notifier: refusing to start" in result.stderr and message in result.stderr
+
+
+def test_a_settings_error_names_fields_never_their_values(tmp_path: Path) -> None:
+    """A webhook setting without its URL: the error names the field; the webhook secret never appears."""
+    canary = "CANARY-webhook-secret-7f3a"
+    webhooks = json.dumps({"ops": {"secret": canary}, "other": {"url": "https://x.example/h?token=" + canary}})
+    result = _run(tmp_path, TRIBUTARY_WEBHOOKS=webhooks, TRIBUTARY_STATE_BACKEND="postgres")
+    assert result.returncode == 2
+    assert "webhooks.ops.url: Field required" in result.stderr
+    assert canary not in result.stderr + result.stdout

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import PurePath
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +55,7 @@ def build_api(
     @app.get("/v1/rules")
     def list_rules() -> dict[str, Any]:
         return {
-            "source": rules.source,
+            "source": PurePath(rules.source).name,  # the file's name: no server paths in answers
             "rules": [
                 {
                     "name": r.name,

@@ -17,6 +17,7 @@ from notifier.manifest import MANIFEST
 from notifier.rulefile import RulesError
 from shared.logging import configure_logging
 from shared.runner import run_worker
+from shared.summaries import validation_problems
 
 log = structlog.get_logger()
 
@@ -26,8 +27,12 @@ EXIT_CONFIG = 2
 def main() -> None:
     try:
         settings = NotifierSettings()  # queue URLs and the rest come from the environment
-    except (ValidationError, SettingsError) as exc:
-        print(f"notifier: refusing to start: invalid settings:\n{exc}", file=sys.stderr)
+    except ValidationError as exc:  # each field and why, never its value (webhook secrets live here)
+        problems = "\n".join(validation_problems(exc, limit=20))
+        print(f"notifier: refusing to start: invalid settings:\n{problems}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    except SettingsError as exc:  # names the field and the source, not the value
+        print(f"notifier: refusing to start: invalid settings: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
     configure_logging(settings.service, settings.log_level)
     try:
