@@ -67,7 +67,7 @@ class Producer(BaseModel):
         if not any(fnmatchcase(type_, pattern) for pattern in self.types):
             return "type", f"this producer may not publish {type_} events"
         if not any(fnmatchcase(source, pattern) for pattern in self.sources):
-            return "source", f"this producer may not publish from source {source}"
+            return "source", "this producer may not publish from this source"
         return None
 
 
