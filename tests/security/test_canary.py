@@ -126,7 +126,7 @@ def test_ingest_never_echoes_the_canary(caplog: pytest.LogCaptureFixture) -> Non
 NOTIFIER_RULES = """\
 defaults: {channels: [hook], cooldown: 0s}
 webhooks:
-  hook: {url: "http://127.0.0.1:9/hook", secret: s}
+  hook: {url: "http://127.0.0.1:9/hook", secret: s, allow_private: true}
 rules:
 """ + "".join(
     f'  - {{name: r{n}, match: {{type: {t}}}, subject: "{{data.{f}}}", message: "{{data.{f}}}"}}\n'

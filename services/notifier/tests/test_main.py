@@ -70,7 +70,9 @@ def test_settings_it_cannot_run_exit_2(tmp_path: Path, env: dict[str, str], mess
 def test_a_settings_error_names_fields_never_their_values(tmp_path: Path) -> None:
     """A webhook setting without its URL: the error names the field; the webhook secret never appears."""
     canary = "CANARY-webhook-secret-7f3a"
-    webhooks = json.dumps({"ops": {"secret": canary}, "other": {"url": "https://x.example/h?token=" + canary}})
+    webhooks = json.dumps(
+        {"ops": {"secret": canary}, "other": {"url": "https://x.example/h?token=" + canary}}
+    )
     result = _run(tmp_path, TRIBUTARY_WEBHOOKS=webhooks, TRIBUTARY_STATE_BACKEND="postgres")
     assert result.returncode == 2
     assert "webhooks.ops.url: Field required" in result.stderr

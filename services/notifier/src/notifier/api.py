@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import PurePath
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query
