@@ -97,6 +97,7 @@ def test_no_or_a_bad_key_is_401_with_a_reason_that_never_echoes_the_key(
     response = _post(client, [load_sample("order.placed", 1)], **headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["connection"] == "close"  # an unread body is not drained for a stranger
     assert says in response.json()["error"]["message"]
     assert "CANARY" not in response.text and publisher.published == []
 

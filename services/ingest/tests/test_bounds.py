@@ -55,7 +55,7 @@ def test_error_lists_are_capped_per_event_and_in_total() -> None:
     """An event with many bad fields lists the first ten and a count; 500 such events stay under the total
     cap; long key names are cut."""
     event = load_sample("sensor.reading", 1)
-    event["data"] |= {f"{"x" * 300}{i}": i for i in range(30)}
+    event["data"] |= {f"{'x' * 300}{i}": i for i in range(30)}
     events = [event | {"id": None} for _ in range(500)]
     with TestClient(_app(InMemoryPublisher())) as client:
         response = client.post("/v1/events", content=json.dumps({"events": events}), headers=JSON)

@@ -107,7 +107,7 @@ def _error(
 
 
 CLOSE = {"Connection": "close"}
-"""For answers given before the body was read: the rest of it is not waited for."""
+"""For answers given before the body was read: the connection closes rather than drain the rest of it."""
 
 Answer = tuple[JSONResponse, int, int, int]
 """A response, and the request's accepted, rejected and bus-failed event counts."""
@@ -234,14 +234,21 @@ def create_app(
             except RetryableError:
                 log.warning("credential_store_unavailable")
                 return _refused(
-                    503, "unavailable", "the credential store is unavailable", headers={"Retry-After": "5"}
+                    503,
+                    "unavailable",
+                    "the credential store is unavailable",
+                    headers=CLOSE | {"Retry-After": "5"},
                 )
             if isinstance(who, AuthFailure):
-                return _refused(who.status, who.code, who.message, headers={"WWW-Authenticate": "Bearer"})
+                return _refused(
+                    who.status, who.code, who.message, headers=CLOSE | {"WWW-Authenticate": "Bearer"}
+                )
             principal = who
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return _refused(415, "unsupported_media_type", "send the events as application/json")
+            return _refused(
+                415, "unsupported_media_type", "send the events as application/json", headers=CLOSE
+            )
         try:
             async with asyncio.timeout(body_timeout_s):
                 body = await _read_limited(request, max_body_bytes)
