@@ -13,7 +13,7 @@ from tenacity import wait_none
 from contracts import Envelope
 from ingest.app import create_app
 from ingest.auth import Authenticator
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.ports import PublishFailure
 from ingest.ratelimit import RateLimit, RateLimiter
 from ingest.testing import InMemoryPublisher

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.httpserver import ServerLimits, server_options
-from tests.support.waiting import wait_for
+from shared.testkit.waiting import wait_for
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from contracts import new_event_id
-from tests.support.samples import load_sample
+from shared.testkit.samples import load_sample
 from tributary.client import StackClient
 
 pytestmark = pytest.mark.e2e

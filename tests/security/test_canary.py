@@ -24,29 +24,30 @@ import pytest
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
+from archiver.handler import ArchiveWriter
 from archiver.testing import InMemoryArchiveStore
-from archiver.writer import ArchiveWriter
 from contracts import Envelope, new_event_id
+from graph_writer.handler import GraphWriter
 from graph_writer.testing import InMemoryGraphStore
-from graph_writer.writer import GraphWriter
 from ingest.app import create_app
 from ingest.auth import Authenticator
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.testing import InMemoryPublisher
-from notifier.dispatcher import Notifier
+from notifier.handler import Notifier
 from notifier.manifest import MANIFEST as NOTIFIER
-from notifier.rulefile import parse_rules
+from notifier.rules.loader import parse_rules
 from notifier.testing import InMemoryChannel, InMemoryStateStore
 from shared.credential_stores import InMemoryCredentialStore
 from shared.credentials import CredentialDocument
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchHandler, BatchProcessor
 from shared.testing import InMemoryLedger, InMemoryQueue
+from shared.testkit.envelopes import FakeClock, rule_body
+from shared.testkit.samples import all_samples
 from shared.upcasting import upcaster_for
-from tests.support.envelopes import FakeClock, rule_body
-from tests.support.samples import all_samples
+from timeseries_writer.domain import TimeWindow
+from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.testing import InMemorySeriesStore
-from timeseries_writer.writer import SeriesWriter, TimeWindow
 
 CANARY = "CANARYq7zx"
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)

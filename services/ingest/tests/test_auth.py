@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from ingest.app import create_app
 from ingest.auth import Authenticator
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.ratelimit import RateLimit, RateLimiter
 from ingest.testing import InMemoryPublisher
 from shared.credential_stores import InMemoryCredentialStore
 from shared.credentials import CredentialDocument, key_id_of
-from tests.support.samples import load_sample
+from shared.testkit.samples import load_sample
 
 JSON = {"content-type": "application/json"}
 

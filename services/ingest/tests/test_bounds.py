@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.testing import InMemoryPublisher
 from shared.jsonlimits import JsonLimits
-from tests.support.samples import load_sample
+from shared.testkit.samples import load_sample
 
 JSON = {"content-type": "application/json"}
 

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from contracts import EventIn
 from ingest.auth import Authenticator, AuthFailure, Principal, forbidden
-from ingest.handlers import (
+from ingest.domain import (
     FieldError,
     Limits,
     Rejection,

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
 from pydantic import Field, model_validator
 
 from ingest.adapters.eventbridge import EventBridgePublisher
 from ingest.app import create_app
 from ingest.auth import Authenticator
-from ingest.handlers import Limits
+from ingest.domain import Limits
+from ingest.manifest import MANIFEST
 from ingest.ratelimit import RateLimit, RateLimiter
 from shared import aws
 from shared.credential_stores import SECRETS_MANAGER, credential_store
-from shared.httpserver import ServerLimits
 from shared.jsonlimits import JsonLimits
 from shared.metrics import Registry
+from shared.service import Service
 from shared.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):
     """ingest's settings (``TRIBUTARY_*``)."""
 
-    service: str = "ingest"
+    service: str = MANIFEST.name
     bus_name: str = "tributary"
     max_events_per_request: int = Field(default=500, ge=1, le=10_000)
     max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
@@ -41,11 +41,7 @@ class IngestSettings(ServiceSettings):
     json_max_depth: int = Field(default=32, ge=4, le=512)
     json_max_keys: int = Field(default=1000, ge=16)
     json_max_number_digits: int = Field(default=40, ge=20, le=4000)
-    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
     body_timeout_s: float = Field(default=30.0, gt=0, le=900)
-    keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
-    max_connections: int = Field(default=1000, ge=1)
-    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
 
     @model_validator(mode="after")
     def _burst_holds_a_request(self) -> IngestSettings:
@@ -57,14 +53,6 @@ class IngestSettings(ServiceSettings):
         """Where the credentials are: ``auth_store``, else ``producers.json`` in the data folder."""
         return self.auth_store or str(Path(self.data_dir) / "producers.json")
 
-    def server_limits(self) -> ServerLimits:
-        return ServerLimits(
-            header_timeout_s=self.header_timeout_s,
-            keep_alive_s=self.keep_alive_s,
-            max_connections=self.max_connections,
-            max_header_bytes=self.max_header_bytes,
-        )
-
 
 def build_authenticator(settings: IngestSettings) -> Authenticator | None:
     """The authenticator over the configured credential store (``None`` with auth disabled)."""
@@ -75,8 +63,8 @@ def build_authenticator(settings: IngestSettings) -> Authenticator | None:
     return Authenticator(credential_store(location, client=client), refresh_s=settings.auth_refresh_s)
 
 
-def build_app(settings: IngestSettings) -> FastAPI:
-    """The ingest app wired to the real bus."""
+def build(settings: IngestSettings) -> Service:
+    """The ingest API wired to the real bus (an HTTP-only service: no queue)."""
     publisher = EventBridgePublisher(
         client=aws.client("events", max_pool_connections=settings.put_concurrency * 2),
         bus_name=settings.bus_name,
@@ -85,7 +73,7 @@ def build_app(settings: IngestSettings) -> FastAPI:
         concurrency=settings.put_concurrency,
     )
     limits = Limits(max_events=settings.max_events_per_request, max_event_bytes=settings.max_event_bytes)
-    return create_app(
+    app = create_app(
         publisher=publisher,
         limits=limits,
         max_body_bytes=settings.max_body_bytes,
@@ -102,3 +90,4 @@ def build_app(settings: IngestSettings) -> FastAPI:
         ),
         body_timeout_s=settings.body_timeout_s,
     )
+    return Service(name=MANIFEST.name, settings=settings, api=app)

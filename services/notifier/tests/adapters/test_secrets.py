@@ -10,7 +10,7 @@ import pytest
 from notifier.adapters.secrets import SecretsManagerReader
 from notifier.manifest import MANIFEST
 from notifier.ports import SecretUnavailable
-from notifier.rulefile import RulesError, parse_rules
+from notifier.rules.loader import RulesError, parse_rules
 
 RULES = (
     "defaults: {{channels: [hook]}}\nwebhooks:\n  hook: {{url: 'https://hooks.example/x', {secret}}}\n"

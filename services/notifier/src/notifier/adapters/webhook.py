@@ -28,7 +28,7 @@ import structlog
 
 from notifier.egress import AddressRefused, Resolver, checked_addresses, literal, system_resolver
 from notifier.model import Notification
-from notifier.rules import WebhookTarget
+from notifier.rules.ruleset import WebhookTarget
 from notifier.signing import signed_headers
 from shared.errors import PermanentError, RetryableError
 
