@@ -23,7 +23,7 @@ def server() -> Iterator[tuple[str, int]]:
     def ping() -> dict[str, bool]:
         return {"ok": True}
 
-    limits = ServerLimits(header_timeout_s=0.5, keep_alive_s=30, max_connections=50)
+    limits = ServerLimits(header_timeout_s=2.0, keep_alive_s=30, max_connections=50)  # roomy under load
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **server_options(limits))
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
@@ -46,8 +46,17 @@ def _closed(sock: socket.socket) -> bool:
 
 
 def _get(sock: socket.socket) -> bytes:
+    """One whole response (status line to body) to a GET on the connection."""
     sock.sendall(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
-    return sock.recv(65536)
+    sock.settimeout(10)
+    response = b""
+    while not response.endswith(b'{"ok":true}'):
+        part = sock.recv(65536)
+        if not part:
+            break
+        response += part
+    sock.settimeout(None)
+    return response
 
 
 def test_a_client_that_never_finishes_its_headers_is_cut_off(server: tuple[str, int]) -> None:
@@ -66,7 +75,7 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(server: tuple[str, 
             return False
 
         assert wait_for(trickle_until_closed, timeout_s=10, interval_s=0.1), "still open after 10 s"
-        assert time.monotonic() - started >= 0.4
+        assert time.monotonic() - started >= 1.5
 
 
 def test_an_idle_connection_is_cut_off_too(server: tuple[str, int]) -> None:
