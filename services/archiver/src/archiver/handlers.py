@@ -18,6 +18,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from contracts import Envelope
+from shared.idempotency import canonical_digest
 
 PREFIX = "events"
 
@@ -58,6 +59,12 @@ def object_key(partition: Partition, flush_id: str) -> str:
             f"{_segment(flush_id)}.ndjson.gz",
         ]
     )
+
+
+def content_digest(event: Envelope) -> str:
+    """The digest the ledger keeps per id: what the producer sent (``ingested_at`` and ``trace`` are the
+    platform's stamps, which differ between two sends of the same event, so they are left out)."""
+    return canonical_digest(event.model_dump(mode="json", exclude={"ingested_at", "trace"}))
 
 
 def encode(events: Sequence[Envelope]) -> bytes:

@@ -1,10 +1,9 @@
 """Entrypoint under AWS Lambda: ``handler`` for the SQS event source mapping (``ReportBatchItemFailures``).
 
 The same :class:`~archiver.writer.ArchiveWriter` as the poller runs through
-:func:`shared.lambda_adapter.lambda_handler`. Its idempotency ledger is the SQLite file under
-``TRIBUTARY_DATA_DIR`` (``/tmp`` under Lambda), so exactly-once holds within one execution environment only:
-a redelivery to another environment may archive an event twice until the ledger has a DynamoDB adapter
-(see docs/decisions.md). The handler is built on the first invocation: nothing connects at import time.
+:func:`shared.lambda_adapter.lambda_handler`, with the same ledger: the DynamoDB table the CDK stack passes
+as ``TRIBUTARY_STATE_TABLE`` (``TRIBUTARY_STATE_BACKEND=dynamodb``), shared by every execution environment
+and by the Fargate tasks. The handler is built on the first invocation: nothing connects at import time.
 """
 
 from __future__ import annotations

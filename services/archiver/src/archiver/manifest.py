@@ -1,4 +1,4 @@
-"""archiver's manifest: it consumes every event on the bus."""
+"""archiver's manifest: it consumes every event on the bus; its idempotency ledger is its state table."""
 
 from __future__ import annotations
 
@@ -9,4 +9,5 @@ MANIFEST = ServiceManifest(
     module="archiver.main",
     consumes=(Subscription(type="*"),),
     queue=QueueSettings(visibility_timeout_s=120),
+    state_table=True,
 )
