@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -66,6 +66,8 @@ class Stack:
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
+        own_data_dirs: services whose replicas each get their own data folder, as separate tasks (hosts) have;
+            by default a service's replicas share one (see :class:`~tributary.supervisor.Supervisor`).
         python: the interpreter that runs services (default: this one).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
@@ -84,6 +86,7 @@ class Stack:
         region: str = REGION,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         replicas: Mapping[str, int] | None = None,
+        own_data_dirs: Collection[str] = (),
         python: Path | None = None,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
@@ -99,6 +102,7 @@ class Stack:
         self.region = region
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
         self._replicas = dict(replicas or {})
+        self._own_data_dirs = tuple(own_data_dirs)
         self._python = python
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -159,6 +163,7 @@ class Stack:
                 python=self._python,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
+                own_data_dirs=self._own_data_dirs,
             )
             self._exit.callback(supervisor.stop)
             self._supervisor = supervisor
