@@ -9,8 +9,10 @@ import pytest
 
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
+from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
-from timeseries_writer.bootstrap import SeriesSettings, build, build_store
+from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
+from timeseries_writer.bootstrap import SeriesSettings, build, build_reader, build_store
 
 
 @pytest.fixture
@@ -40,10 +42,14 @@ def test_the_defaults_are_the_embedded_store_and_the_retention_window(env: Path)
 
 
 def test_timestream_is_chosen_by_the_environment(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``TRIBUTARY_STORE=timestream`` writes to Timestream and serves no reader."""
+    """``TRIBUTARY_STORE=timestream`` writes to Timestream and reads through its query API."""
     monkeypatch.setenv("TRIBUTARY_STORE", "timestream")
-    service = build(SeriesSettings())  # type: ignore[call-arg]
-    assert isinstance(service.store, TimestreamSeriesStore) and service.reader is None
+    settings = SeriesSettings()  # type: ignore[call-arg]
+    service = build(settings)
+    assert isinstance(service.store, TimestreamSeriesStore) and service.reader is not None
+    reader = build_reader(settings)
+    assert isinstance(reader, TimestreamSeriesReader)
+    assert reader._client.meta.service_model.service_name == "timestream-query"
     assert not (env / "series.duckdb").exists()
 
 
@@ -56,6 +62,19 @@ def test_influx_gets_its_token_as_a_header(env: Path, monkeypatch: pytest.Monkey
     store = build_store(settings)
     assert isinstance(store, InfluxSeriesStore)
     assert store._client.headers["Authorization"] == "Token s3cret"
+
+
+def test_influx_reads_with_the_reader_token_from_the_bucket_database(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader has its own token (read-only), and queries the bucket's DBRP database by default."""
+    monkeypatch.setenv("TRIBUTARY_STORE", "influx")
+    monkeypatch.setenv("TRIBUTARY_INFLUX_TOKEN", "writer")
+    monkeypatch.setenv("TRIBUTARY_INFLUX_READER_TOKEN", "reader")
+    reader = build_reader(SeriesSettings())  # type: ignore[call-arg]
+    assert isinstance(reader, InfluxSeriesReader)
+    assert reader._client.headers["Authorization"] == "Token reader"
+    assert reader._params["db"] == "series"
 
 
 def test_the_window_is_configurable(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

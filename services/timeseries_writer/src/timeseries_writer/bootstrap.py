@@ -1,8 +1,9 @@
 """The only place timeseries_writer reads settings and builds clients.
 
-``TRIBUTARY_STORE`` picks the series store: ``duckdb`` (default: a file under ``TRIBUTARY_DATA_DIR``, also
-serving the read API), ``timestream`` (Timestream for LiveAnalytics) or ``influx`` (Timestream for
-InfluxDB).
+``TRIBUTARY_STORE`` picks the series store: ``duckdb`` (default: a file under ``TRIBUTARY_DATA_DIR``),
+``timestream`` (Timestream for LiveAnalytics) or ``influx`` (Timestream for InfluxDB). Every store serves
+the read API: DuckDB itself, Timestream through its query API, InfluxDB through InfluxQL (``/query``) with
+the reader's own token (``TRIBUTARY_INFLUX_READER_TOKEN``; the writer's token may only write).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
+from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
+from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
 from timeseries_writer.api import QueryLimits
 from timeseries_writer.handlers import TimeWindow
 from timeseries_writer.manifest import MANIFEST, RETENTION
@@ -51,6 +54,8 @@ class SeriesSettings(WorkerSettings):
     influx_org: str = "tributary"
     influx_bucket: str = "series"
     influx_token: SecretStr = SecretStr("")
+    influx_reader_token: SecretStr = SecretStr("")
+    influx_database: str | None = None  # the v1 API's db (DBRP mapping) for reads; default the bucket
     max_past_s: int = Field(default=RETENTION.magnetic_store_days * 86_400, ge=60)
     max_future_s: int = Field(default=15 * 60, ge=0)
     query_max_buckets: int = Field(default=10_000, ge=1, le=1_000_000)
@@ -91,6 +96,22 @@ def build_store(settings: SeriesSettings) -> SeriesStore:
     return DuckDBSeriesStore(path, memory_limit=settings.duckdb_memory_limit)
 
 
+def build_reader(settings: SeriesSettings) -> SeriesReader:
+    """The read API's reader of a remote store (Timestream's query API, InfluxDB's InfluxQL)."""
+    if settings.store == "timestream":
+        return TimestreamSeriesReader(
+            client=aws.client("timestream-query"),
+            database=settings.timestream_database,
+            table=settings.timestream_table,
+        )
+    client = httpx.Client(
+        base_url=settings.influx_url,
+        headers={"Authorization": f"Token {settings.influx_reader_token.get_secret_value()}"},
+        timeout=httpx.Timeout(30, connect=5),
+    )
+    return InfluxSeriesReader(client=client, database=settings.influx_database or settings.influx_bucket)
+
+
 def build(settings: SeriesSettings) -> Service:
     """The queue, the writer and the reader, wired to SQS and the configured store."""
     store = build_store(settings)
@@ -103,7 +124,11 @@ def build(settings: SeriesSettings) -> Service:
             store=traced(store, store=STORE_NAMES[settings.store], aws=settings.store == "timestream"),
             window=window,
         ),
-        reader=store if isinstance(store, DuckDBSeriesStore) else None,
+        reader=store
+        if isinstance(store, DuckDBSeriesStore)
+        else traced(
+            build_reader(settings), store=STORE_NAMES[settings.store], aws=settings.store == "timestream"
+        ),
         limits=QueryLimits(max_buckets=settings.query_max_buckets),
         store=store,
         store_name=settings.store,
