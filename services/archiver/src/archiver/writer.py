@@ -87,7 +87,7 @@ class ArchiveWriter:
     def _settle_failed_write(self, key: str, error: RetryableError) -> bool:
         """After a failed put: True if the object landed all the same; else release the claim if safe.
 
-        A definite failure released at once; an unknown outcome is settled by a HEAD, and while that cannot
+        A definite failure is released at once; an unknown outcome is settled by a HEAD, and while that cannot
         tell, the claim is kept until its lease ends (the ledger then asks the store again).
         """
         if not isinstance(error, WriteOutcomeUnknown):
