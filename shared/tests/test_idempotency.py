@@ -16,7 +16,7 @@ from shared.idempotency import IdempotencyLedger
 from shared.idempotency.dynamodb import DynamoLedger
 from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
-from tests.support.envelopes import FakeClock
+from shared.testkit.envelopes import FakeClock
 from tributary.aws import emulator_client
 from tributary.ministack import MiniStackEmulator
 

@@ -32,7 +32,7 @@ from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
 from tributary.provision import Topology, provision, serves_dynamodb
-from tributary.supervisor import ServiceSpec, Supervisor
+from tributary.supervisor import LAUNCHER, ServiceSpec, Supervisor
 from tributary.trace_collector import TraceCollector
 from tributary.watcher import DlqWatcher
 
@@ -69,6 +69,7 @@ class Stack:
         own_data_dirs: services whose replicas each get their own data folder, as separate tasks (hosts) have;
             by default a service's replicas share one (see :class:`~tributary.supervisor.Supervisor`).
         python: the interpreter that runs services (default: this one).
+        launcher: what it runs, followed by the service name (default: ``-m shared.run``).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
         aws_proxy: route each service's AWS calls through its own listener of an
@@ -88,6 +89,7 @@ class Stack:
         replicas: Mapping[str, int] | None = None,
         own_data_dirs: Collection[str] = (),
         python: Path | None = None,
+        launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
         watch_dlqs_s: float | None = 5.0,
@@ -104,6 +106,7 @@ class Stack:
         self._replicas = dict(replicas or {})
         self._own_data_dirs = tuple(own_data_dirs)
         self._python = python
+        self._launcher = tuple(launcher)
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._watch_dlqs_s = watch_dlqs_s
@@ -161,6 +164,7 @@ class Stack:
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
                 python=self._python,
+                launcher=self._launcher,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
                 own_data_dirs=self._own_data_dirs,

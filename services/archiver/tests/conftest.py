@@ -15,7 +15,7 @@ from shared.idempotency import IdempotencyLedger
 from shared.idempotency.dynamodb import DynamoLedger
 from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
-from tests.support.envelopes import FakeClock
+from shared.testkit.envelopes import FakeClock
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import Stubber
 
 from shared.errors import RetryableError
-from tests.support.waiting import wait_for
+from shared.testkit.waiting import wait_for
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import line
 from timeseries_writer.adapters.influx_reader import InfluxSeriesReader

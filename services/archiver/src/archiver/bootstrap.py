@@ -7,13 +7,14 @@ from typing import Literal
 from pydantic import Field
 
 from archiver.adapters.s3 import S3ArchiveStore
+from archiver.handler import ArchiveWriter
 from archiver.manifest import MANIFEST
-from archiver.writer import ArchiveWriter
 from shared import aws
 from shared.idempotency import IdempotencyLedger
 from shared.idempotency.dynamodb import DynamoLedger
 from shared.idempotency.sqlite import SqliteLedger
 from shared.observe import traced
+from shared.service import Service
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 
@@ -51,9 +52,8 @@ def build_ledger(settings: ArchiverSettings) -> IdempotencyLedger:
     return SqliteLedger(settings.data_dir / "ledger.sqlite3")
 
 
-def build(settings: ArchiverSettings) -> tuple[SqsQueue, ArchiveWriter]:
+def build(settings: ArchiverSettings) -> Service:
     """The queue and the batch handler, wired to SQS, S3 and the ledger."""
-    queue = SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
     on_dynamodb = settings.state_backend == "dynamodb"
     writer = ArchiveWriter(
         store=traced(S3ArchiveStore(client=aws.client("s3"), bucket=settings.bucket), store="S3", aws=True),
@@ -61,4 +61,10 @@ def build(settings: ArchiverSettings) -> tuple[SqsQueue, ArchiveWriter]:
         lease_s=settings.visibility_timeout_s,
         dedupe_window_s=settings.dedupe_window_s,
     )
-    return queue, writer
+    return Service(
+        name=MANIFEST.name,
+        settings=settings,
+        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        handler=writer,
+        consumes=MANIFEST.consumes,
+    )

@@ -128,7 +128,7 @@ def test_a_stalled_server_raises_retryable_within_the_socket_timeout(
         assert not worker.is_alive(), "the store call hung on the paused server"
         assert isinstance(result.get("error"), RetryableError), result
         assert "unreachable" in str(result["error"])
-        assert isinstance(result["s"], float) and result["s"] < 30, "raised, but not within the socket timeout"
+        assert isinstance(result["s"], float) and result["s"] < 30, "raised, but not within the timeout"
     finally:
         os.kill(pid, signal.SIGCONT)
     store.write(batch_of([trade("t1", ("p1", "LAL", "BOS"))]))  # the server is back: writes succeed

@@ -8,6 +8,7 @@ the reader's own token (``TRIBUTARY_INFLUX_READER_TOKEN``; the writer's token ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -17,6 +18,7 @@ from pydantic import Field, SecretStr
 
 from shared import aws
 from shared.observe import traced
+from shared.service import Service
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
@@ -24,11 +26,11 @@ from timeseries_writer.adapters.influx import InfluxSeriesStore
 from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
 from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
-from timeseries_writer.api import QueryLimits
-from timeseries_writer.handlers import TimeWindow
+from timeseries_writer.api import QueryLimits, create_app
+from timeseries_writer.domain import TimeWindow
+from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.manifest import MANIFEST, RETENTION
 from timeseries_writer.ports import SeriesReader, SeriesStore
-from timeseries_writer.writer import SeriesWriter
 
 STORE_NAMES = {"duckdb": "DuckDB", "timestream": "Timestream", "influx": "InfluxDB"}  # as traces name them
 
@@ -60,76 +62,79 @@ class SeriesSettings(WorkerSettings):
     max_future_s: int = Field(default=15 * 60, ge=0)
     query_max_buckets: int = Field(default=10_000, ge=1, le=1_000_000)
 
+    def lambda_refusal(self) -> str | None:
+        if self.store == "duckdb":
+            return "under Lambda timeseries_writer needs TRIBUTARY_STORE=timestream or influx"
+        return None
+
 
 @dataclass(frozen=True, kw_only=True)
-class Service:
-    """Everything main runs: the queue, the batch handler, the read API's reader, and what to close."""
+class BuiltStore:
+    """The configured store, the reader the read API queries, and how to release them."""
 
-    queue: SqsQueue
-    writer: SeriesWriter
-    reader: SeriesReader | None
-    limits: QueryLimits
     store: SeriesStore
-    store_name: str
-
-    def close(self) -> None:
-        if isinstance(self.store, DuckDBSeriesStore):
-            self.store.close()
+    reader: SeriesReader
+    close: Callable[[], None]
 
 
-def build_store(settings: SeriesSettings) -> SeriesStore:
+def build_store(settings: SeriesSettings) -> BuiltStore:
     """The configured series store, its client built here."""
     if settings.store == "timestream":
-        return TimestreamSeriesStore(
+        timestream = TimestreamSeriesStore(
             client=aws.client("timestream-write", max_attempts=1),  # the adapter retries with tenacity
             database=settings.timestream_database,
             table=settings.timestream_table,
         )
+        reader = TimestreamSeriesReader(
+            client=aws.client("timestream-query"),
+            database=settings.timestream_database,
+            table=settings.timestream_table,
+        )
+        traced_reader = traced(reader, store="Timestream", aws=True)
+        return BuiltStore(store=timestream, reader=traced_reader, close=lambda: None)
     if settings.store == "influx":
         client = httpx.Client(
             base_url=settings.influx_url,
             headers={"Authorization": f"Token {settings.influx_token.get_secret_value()}"},
             timeout=httpx.Timeout(30, connect=5),
         )
-        return InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
-    path = settings.data_dir / settings.duckdb_file
-    return DuckDBSeriesStore(path, memory_limit=settings.duckdb_memory_limit)
-
-
-def build_reader(settings: SeriesSettings) -> SeriesReader:
-    """The read API's reader of a remote store (Timestream's query API, InfluxDB's InfluxQL)."""
-    if settings.store == "timestream":
-        return TimestreamSeriesReader(
-            client=aws.client("timestream-query"),
-            database=settings.timestream_database,
-            table=settings.timestream_table,
+        influx = InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
+        reading = httpx.Client(  # its own token: the writer's may only write, the reader's only read
+            base_url=settings.influx_url,
+            headers={"Authorization": f"Token {settings.influx_reader_token.get_secret_value()}"},
+            timeout=httpx.Timeout(30, connect=5),
         )
-    client = httpx.Client(
-        base_url=settings.influx_url,
-        headers={"Authorization": f"Token {settings.influx_reader_token.get_secret_value()}"},
-        timeout=httpx.Timeout(30, connect=5),
+        database = settings.influx_database or settings.influx_bucket
+        influx_reader = InfluxSeriesReader(client=reading, database=database)
+
+        def close() -> None:
+            client.close()
+            reading.close()
+
+        return BuiltStore(store=influx, reader=traced(influx_reader, store="InfluxDB"), close=close)
+    duck = DuckDBSeriesStore(
+        settings.data_dir / settings.duckdb_file, memory_limit=settings.duckdb_memory_limit
     )
-    return InfluxSeriesReader(client=client, database=settings.influx_database or settings.influx_bucket)
+    return BuiltStore(store=duck, reader=duck, close=duck.close)
 
 
 def build(settings: SeriesSettings) -> Service:
-    """The queue, the writer and the reader, wired to SQS and the configured store."""
-    store = build_store(settings)
+    """The queue, the writer and the read API, wired to SQS and the configured store."""
+    built = build_store(settings)
     window = TimeWindow(
         max_past=timedelta(seconds=settings.max_past_s), max_future=timedelta(seconds=settings.max_future_s)
     )
+    writer = SeriesWriter(
+        store=traced(built.store, store=STORE_NAMES[settings.store], aws=settings.store == "timestream"),
+        window=window,
+    )
+    limits = QueryLimits(max_buckets=settings.query_max_buckets)
     return Service(
+        name=MANIFEST.name,
+        settings=settings,
         queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
-        writer=SeriesWriter(
-            store=traced(store, store=STORE_NAMES[settings.store], aws=settings.store == "timestream"),
-            window=window,
-        ),
-        reader=store
-        if isinstance(store, DuckDBSeriesStore)
-        else traced(
-            build_reader(settings), store=STORE_NAMES[settings.store], aws=settings.store == "timestream"
-        ),
-        limits=QueryLimits(max_buckets=settings.query_max_buckets),
-        store=store,
-        store_name=settings.store,
+        handler=writer,
+        consumes=MANIFEST.consumes,
+        api=create_app(built.reader, limits=limits, store_name=settings.store),
+        closers=[built.close],
     )
