@@ -22,6 +22,7 @@ from archiver.manifest import MANIFEST as ARCHIVER
 from ingest.manifest import MANIFEST as INGEST
 from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import e2e_emulators, start_stack
+from tests.support.faults import in_flight
 from tributary.client import StackClient
 from tributary.stack import Stack
 
@@ -89,6 +90,7 @@ def test_every_event_is_archived_exactly_once_across_tasks_killed_mid_batch(task
 
     assert len(client.publish(events[:half]).accepted) == half
     assert wait_for(lambda: len(archived()) >= half // 4, timeout_s=60), "nothing archived yet"
+    assert wait_for(lambda: in_flight(client, "archiver"), timeout_s=60, interval_s=0.05), "none held"
     killed = [pid for replica in range(1, replicas, 2) for pid in tasks.kill("archiver", replica)]
     assert len(killed) == replicas // 2
     assert description["state_backend"] == "dynamodb"
