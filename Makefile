@@ -9,9 +9,10 @@
 #   make demo      install, then run the demo against a fresh local stack
 #   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
 #   make up        install, then bring the local stack up in the foreground (Ctrl-C stops it)
-#   make bench     install, then benchmark the whole pipeline (not part of `make test`; a few minutes on
-#                  MiniStack): one JSON line per scenario, also written to bench/results/<date>.json.
-#                  BENCH_ARGS="--events 2000 --latency-s 20 --replicas 1,2,4" sets its sizes
+#   make bench     install, then benchmark the whole pipeline (not part of `make test`; sustained, several
+#                  minutes on MiniStack): one JSON line per scenario, also written to
+#                  bench/results/<date>.json, and the figures as a table. BENCH_ARGS="--events 20000
+#                  --latency-s 20 --replicas 1,2,4" sets its sizes
 #   make clean     remove every generated folder
 #
 # Each install step writes a stamp keyed on the content it was built from, so a second `make install` is

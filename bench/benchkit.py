@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -80,3 +81,69 @@ def percentiles(values: Sequence[float], points: Sequence[int] = (50, 95, 99)) -
         rank = max(1, math.ceil(p / 100 * len(ordered)))
         out[f"p{p}"] = round(ordered[rank - 1], 3)
     return out
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int | None) -> float:
+    """A process's CPU time so far (user + system, all its threads), in seconds (NaN if it is gone)."""
+    if pid is None:
+        return math.nan
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat(5)
+
+
+def idle_rates(pids: Sequence[int | None], seconds: float) -> dict[int | None, float]:
+    """Each process's CPU seconds per wall second over ``seconds`` of quiet (polls, heartbeats)."""
+    before, started = {pid: cpu_s(pid) for pid in pids}, time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - started
+    return {pid: max(0.0, (cpu_s(pid) - before[pid]) / wall) for pid in pids}
+
+
+class CpuMeter:
+    """CPU seconds of named groups of processes over a window, less what they burn when idle.
+
+    ``figures(events)`` gives CPU milliseconds per event per name (each process's idle rate from ``idle``,
+    times the window, subtracted) and the cores the processes kept busy (all their CPU, idle included, over
+    the window's wall time). A process missing from ``idle`` counts as idling at no cost.
+    """
+
+    def __init__(
+        self, pids: dict[str, list[int | None]], idle: dict[int | None, float] | None = None
+    ) -> None:
+        self._pids = pids
+        self._idle = idle or {}
+        self._before: dict[int | None, float] = {}
+        self._after: dict[int | None, float] = {}
+        self._started = self._stopped = 0.0
+
+    def _sample(self) -> dict[int | None, float]:
+        return {pid: cpu_s(pid) for pids in self._pids.values() for pid in pids}
+
+    def start(self) -> None:
+        self._before, self._started = self._sample(), time.monotonic()
+
+    def stop(self) -> None:
+        self._after, self._stopped = self._sample(), time.monotonic()
+
+    def figures(self, events: int) -> dict[str, Any]:
+        wall = self._stopped - self._started
+        used = {
+            name: sum(self._after[pid] - self._before[pid] for pid in pids)
+            for name, pids in self._pids.items()
+        }
+        idle = {
+            name: sum(self._idle.get(pid, 0.0) for pid in pids) * wall for name, pids in self._pids.items()
+        }
+        return {
+            "cpu_ms_per_event": {
+                name: round(1000 * max(0.0, used[name] - idle[name]) / max(1, events), 3) for name in used
+            },
+            "cores_busy": round(sum(used.values()) / wall, 2) if wall > 0 else None,
+            "window_s": round(wall, 2),
+        }

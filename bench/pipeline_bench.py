@@ -1,31 +1,40 @@
 """The whole pipeline under load, against a naive consumer and the emulator's own ceiling: one JSON line each.
 
-Run: ``make bench [EMULATOR=localstack|ministack] [BENCH_ARGS="--events 2000 --latency-s 20"]`` or
+Run: ``make bench [EMULATOR=localstack|ministack] [BENCH_ARGS="--events 20000 --latency-s 30"]`` or
 ``.venv/bin/python bench/pipeline_bench.py [--emulator ministack] [--events N] [--latency-s S]
-[--replicas 1,2,4] [--ceiling-events N] [--no-write]``.
+[--replicas 1,2,4] [--scale-events N] [--baseline-events N] [--ceiling-events N] [--idle-s S] [--no-write]``.
 
 Scenarios, on one stack of all five services whose AWS calls go through the AWS proxy
 (:mod:`tributary.awsproxy`), with the services' own batching settings, after an unreported warm-up run:
 
-1. ``emulator_ceiling``: the emulator alone moving the same calls (``bench/emulator_ceiling.py``);
+1. ``emulator_ceiling``: the emulator alone moving the same calls with the pipeline's fan-out (four queues,
+   a rule each: ``bench/emulator_ceiling.py``), and its CPU per event;
 2. ``max_rate``: ``--events`` events (half ``sensor.reading``, half ``trade.completed``: every one reaches
    the archive and the notifier, readings the series store, trades the graph) published as fast as ingest
-   takes them; events/s from the first publish until every store holds every event; per store, when it
-   was complete and the publish→stored latency percentiles; AWS calls per event per hop; store checks;
+   takes them, sustained (the default 20,000 last well over 30 s); events/s from the first publish until
+   every store holds every event; per store, when it was complete and the publish→stored latency
+   percentiles; AWS calls per event per hop; store checks; CPU per event per service and for the emulator;
 3. ``baseline``: a naive consumer (``bench/baseline.py``: receive 1, put 1 S3 object, delete 1) draining
-   its own queue, which the rule filled with the same events during ``max_rate``;
+   ``--baseline-events`` of its own queue, which the rule filled with the same events during ``max_rate``;
 4. ``latency``: paced publishing at 50% and 90% of the measured rate for ``--latency-s`` each;
 5. ``scale``: archiver and graph_writer at each ``--replicas`` count (replicas added to the running stack)
-   with ``--events`` new events: events/s per store, and proof each event is stored once;
+   with ``--scale-events`` new events: events/s per store, and proof each event is stored once;
 6. ``memory``: peak RSS per service process (the kernel's high-water mark), FalkorDB's and the emulator's.
 
-Every line also goes to ``bench/results/<YYYY-MM-DD>.json`` under the emulator's name (``--no-write``: not).
+CPU per event comes from each process's ``/proc/<pid>/stat`` (user + system time of all its threads) before
+and after the run, less its idle rate (measured over ``--idle-s`` quiet seconds after the warm-up) times the
+run's wall time; "cores busy" is the services' and the emulator's CPU seconds over the run's wall seconds.
+``bench`` is this process: the publisher, the trackers' polls and the AWS proxy, which production has not.
+
+Every line also goes to ``bench/results/<YYYY-MM-DD>.json`` under the emulator's name (``--no-write``: not),
+and the issue's figures are printed to stderr at the end as one table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchkit import peak_rss_mb, percentiles, wait
+from bench_table import table
+from benchkit import CpuMeter, idle_rates, peak_rss_mb, percentiles, wait
 from emulator_ceiling import measure as measure_ceiling
 from graph_bench import edges_of, trade_events
 from series_bench import readings, stored_points
@@ -137,6 +147,20 @@ class Run:
         self.graph_url = description["graph_url"]
         self.series_url = description["series_url"]
         self.notifier_queue = description["queues"]["notifier"]["url"]
+        self.idle: dict[int | None, float] = {}
+
+    def pids(self) -> dict[str, list[int | None]]:
+        """The processes whose CPU a run counts: every service replica, the emulator, this bench process."""
+        services: dict[str, list[int | None]] = {
+            name: [p.pid for p in procs] for name, procs in self.stack.supervisor.processes.items()
+        }
+        return services | {"emulator": [self.stack.emulator.pid], "bench": [os.getpid()]}
+
+    def measure_idle(self, seconds: float) -> dict[str, float]:
+        """Each process's CPU rate while nothing is published; ms of CPU per second, by name."""
+        pids = self.pids()
+        self.idle = idle_rates([pid for group in pids.values() for pid in group], seconds)
+        return {name: round(1000 * sum(self.idle[p] for p in group), 1) for name, group in pids.items()}
 
     def edges(self) -> int:
         rels = httpx.get(f"{self.graph_url}/graph/stats", timeout=30).json()["relationships"]
@@ -157,7 +181,9 @@ class Run:
         }
         expected = {"graph": edges_of(trades), "series": len(reads), "notifier": len(events)}
         calls_before = self.stack.proxy.snapshot()
+        meter = CpuMeter(self.pids(), self.idle)
         with Poller([self.archive, *counters.values()]) as poller:
+            meter.start()
             started = time.monotonic()
             publish(sender, events)
             published_s = time.monotonic() - started
@@ -168,6 +194,7 @@ class Run:
                 ),
                 timeout_s=self.timeout_s,
             )
+            meter.stop()
         calls = self.stack.proxy.snapshot() - calls_before
         stores = self._stores(sender, counters, expected, events, reads, trades, started)
         done = [s["done_s"] for s in stores.values()]
@@ -180,6 +207,7 @@ class Run:
             "complete": complete,
             "stores": stores,
             "aws_calls_per_event": calls_per_event(calls, len(events)),
+            **self._cpu(meter.figures(len(events))),
             "store_check": self._check(events, trades, counters["graph"]),
             "poll_errors": poller.errors[:5],
         }
@@ -219,6 +247,14 @@ class Run:
             }
             for name in STORES
         }
+
+    @staticmethod
+    def _cpu(figures: dict[str, Any]) -> dict[str, Any]:
+        """The meter's figures, with "cores busy" counting the stack only (services and emulator)."""
+        per_event = figures["cpu_ms_per_event"]
+        bench_ms = per_event.get("bench", 0.0)
+        stack_ms = sum(ms for name, ms in per_event.items() if name != "bench")
+        return figures | {"cpu_ms_per_event_stack": round(stack_ms, 3), "cpu_ms_per_event_bench": bench_ms}
 
     def _check(
         self, events: list[dict[str, Any]], trades: list[dict[str, Any]], graph: CountTracker
@@ -307,7 +343,10 @@ def write_results(emulator: str, args: argparse.Namespace, lines: list[dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emulator", choices=EMULATORS, default=default_emulator_name())
-    parser.add_argument("--events", type=int, default=2000, help="events per max-rate and scale run")
+    parser.add_argument("--events", type=int, default=20_000, help="events of the sustained max-rate run")
+    parser.add_argument("--scale-events", type=int, default=2000, help="events per scale run")
+    parser.add_argument("--baseline-events", type=int, default=2000, help="events the naive consumer drains")
+    parser.add_argument("--idle-s", type=float, default=3.0, help="quiet seconds to measure idle CPU rates")
     parser.add_argument("--latency-s", type=float, default=20.0, help="seconds of paced publishing per rate")
     parser.add_argument("--replicas", default="1,2,4", help="archiver and graph_writer replica counts")
     parser.add_argument("--ceiling-events", type=int, default=3000)
@@ -329,6 +368,8 @@ def main() -> None:
     ) as stack:
         run = Run(stack, args.timeout_s)
         run.phase("warm", min(200, args.events), Sender.flat_out)  # warm-up: first calls, caches
+        wait(lambda: all(d["queue"] == 0 for d in run.client.depths().values()), timeout_s=60)
+        emit({"scenario": "idle", "cpu_ms_per_s": run.measure_idle(args.idle_s)}, lines)
         extra = provision(
             sqs=stack.client("sqs"),
             events=stack.client("events"),
@@ -339,7 +380,7 @@ def main() -> None:
         ).queues["baseline"]
         top = scenario(run, "max_rate", "max", args.events, Sender.flat_out)
         emit(top, lines)
-        emit(baseline(run, extra.url, args.events), lines)
+        emit(baseline(run, extra.url, min(args.baseline_events, args.events)), lines)
         stack.client("events").remove_targets(
             Rule=extra.rule_name, EventBusName=stack.bus_name, Ids=["queue"]
         )
@@ -357,8 +398,9 @@ def main() -> None:
             for service in SCALED:
                 while len(stack.supervisor.processes[service]) < n:
                     stack.add_replica(service)
-            emit(scenario(run, "scale", f"scale{n}", args.events, Sender.flat_out), lines)
+            emit(scenario(run, "scale", f"scale{n}", args.scale_events, Sender.flat_out), lines)
         emit(memory(run), lines)
+    print(table(lines), file=sys.stderr)
     if not args.no_write:
         print(f"results: {write_results(args.emulator, args, lines)}", file=sys.stderr)
 

@@ -1,9 +1,16 @@
 """Embedded :class:`~timeseries_writer.ports.SeriesStore`: one DuckDB file owned by this process.
 
-Points go in as one Arrow table per batch with ``INSERT … ON CONFLICT DO NOTHING`` against the primary key
+Points go in as one statement per batch: each column is one typed list parameter, zipped back into rows
+by ``unnest`` in a single ``SELECT``, with ``INSERT … ON CONFLICT DO NOTHING`` against the primary key
 ``(event_id, metric)``, so a redelivered event adds nothing. The batch is deduplicated in Python first:
 the same key twice inside one statement would silently keep the first row anyway, but relying on that is
-relying on an accident. ``executemany`` is about 100x slower and is not used.
+relying on an accident. ``executemany`` is about 100x slower and is not used; an Arrow table per batch is
+somewhat faster per point but importing pyarrow costs the process ~25 MB of resident memory, which the
+service's 150 MB budget cannot spare (docs/bench.md has the numbers).
+
+Memory: the process's budget is 150 MB peak RSS, of which the imports take ~100 MB and opening the file
+~20 MB; one DuckDB thread (a batch of 1,000 rows gains nothing from two) and a small allocator cache keep
+the rest near 40 MB for a store of 100,000 points (docs/bench.md).
 
 DuckDB allows one writing process per file, so the embedded store runs one replica of the service;
 scaling out is for Timestream or InfluxDB. Queries run on their own cursor, so the read API's thread
@@ -18,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from shared.errors import PermanentError, RetryableError
 from timeseries_writer.model import DIMENSIONS, Bucket, Point, SeriesAnswer, SeriesQuery
@@ -42,6 +48,13 @@ _AGGREGATE_SQL = {
     "count": "count(*)",
 }
 _COLUMNS = ("event_id", "metric", "time", "value", "unit", *DIMENSIONS)
+_TYPES = ("VARCHAR", "VARCHAR", "TIMESTAMPTZ", "DOUBLE", "VARCHAR", *("VARCHAR" for _ in DIMENSIONS))
+# One list parameter per column; several unnests in one SELECT zip the lists into rows.
+_INSERT = (
+    f"INSERT INTO points ({', '.join(_COLUMNS)}) SELECT * FROM (SELECT "  # noqa: S608
+    + ", ".join(f"unnest(${i}::{kind}[])" for i, kind in enumerate(_TYPES, start=1))
+    + ") ON CONFLICT DO NOTHING"
+)
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
 
@@ -52,10 +65,12 @@ class DuckDBSeriesStore:
         RetryableError: the file cannot be opened (another process holds it, or the disk fails).
     """
 
-    def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 2) -> None:
+    def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 1) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Freed memory goes back to the system past 8 MB of allocator cache (DuckDB keeps up to 128 MB).
+        config = {"memory_limit": memory_limit, "threads": threads, "allocator_flush_threshold": "8MB"}
         try:
-            self._db = duckdb.connect(str(path), config={"memory_limit": memory_limit, "threads": threads})
+            self._db = duckdb.connect(str(path), config=config)
         except duckdb.Error as exc:
             raise RetryableError(f"cannot open the series store {path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -70,19 +85,10 @@ class DuckDBSeriesStore:
             unique.setdefault(point.key, point)
         if not unique:
             return {}
-        table = _to_arrow(unique.values())
-        columns = ", ".join(_COLUMNS)
         try:
             with self._lock:
                 self.writes += 1
-                self._db.register("batch", table)
-                try:
-                    self._db.execute(
-                        f"INSERT INTO points ({columns}) SELECT {columns} FROM batch"  # noqa: S608
-                        " ON CONFLICT DO NOTHING"
-                    )
-                finally:
-                    self._db.unregister("batch")
+                self._db.execute(_INSERT, _columns(unique.values()))
         except duckdb.Error as exc:
             raise RetryableError(f"series store write failed: {exc}") from exc
         return {}
@@ -131,15 +137,14 @@ class DuckDBSeriesStore:
             self._db.close()
 
 
-def _to_arrow(points: Iterable[Point]) -> pa.Table:
+def _columns(points: Iterable[Point]) -> list[list[object]]:
+    """The batch as one list per column of :data:`_COLUMNS`, the parameters of :data:`_INSERT`."""
     rows = list(points)
-    arrays = {
-        "event_id": pa.array([p.event_id for p in rows], pa.string()),
-        "metric": pa.array([p.metric for p in rows], pa.string()),
-        "time": pa.array([p.time for p in rows], pa.timestamp("us", tz="UTC")),
-        "value": pa.array([p.value for p in rows], pa.float64()),
-        "unit": pa.array([p.unit for p in rows], pa.string()),
-    }
-    for dimension in DIMENSIONS:
-        arrays[dimension] = pa.array([p.dimensions.get(dimension) for p in rows], pa.string())
-    return pa.table(arrays)
+    return [
+        [p.event_id for p in rows],
+        [p.metric for p in rows],
+        [p.time for p in rows],
+        [p.value for p in rows],
+        [p.unit for p in rows],
+        *([p.dimensions.get(dimension) for p in rows] for dimension in DIMENSIONS),
+    ]
