@@ -157,12 +157,23 @@ def test_every_error_of_an_event_is_reported() -> None:
     assert sorted(_locs(_validate([event]))[0]) == ["source", "type", "version"]
 
 
-@pytest.mark.parametrize("time", ["9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+09:00"])
-def test_a_time_with_no_utc_equivalent_is_rejected(time: str) -> None:
-    """A time that falls outside year 1-9999 once converted to UTC is rejected at ``time``.
+@pytest.mark.parametrize(
+    "time",
+    [
+        "9999-12-31T23:30:00-05:00",
+        "0001-01-01T00:30:00+09:00",
+        "0001-01-01T00:30:00+01:00",
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2025-06-01 09:30:00Z",
+        "1748737800",
+    ],
+)
+def test_a_time_outside_the_stores_range_is_rejected(time: str) -> None:
+    """A time that is not RFC 3339, or falls outside 1970-2099 once converted to UTC, is rejected at ``time``.
 
-    The bus (PutEvents ``Time``) and the archiver's partitions need the UTC time; without this check such an
-    event made the EventBridge adapter raise and ingest answer 500.
+    The bus (PutEvents ``Time``), the archiver's partitions and every store need a UTC time they can hold;
+    without this check such an event made the EventBridge adapter raise and ingest answer 500.
     """
     assert _locs(_validate([_sensor(time=time)])) == [["time"]]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import Envelope, contract_model
+from contracts import Envelope, validate_data
 from contracts.events import (
     CatSightingV1,
     DeviceRegisteredV1,
@@ -162,9 +162,10 @@ def rows_of(event: Envelope) -> GraphBatch:
     if mapper is None:
         raise PermanentError(f"graph_writer does not handle {event.type}.v{event.version}")
     try:
-        data: BaseModel = contract_model(event.type, event.version).model_validate(event.data)
-    except ValidationError as exc:
-        raise PermanentError(f"{event.type}.v{event.version} data is invalid: {exc}") from exc
+        data: BaseModel = validate_data(event.type, event.version, event.data)
+    except ValidationError as exc:  # fields and rules only: the reason goes to DLQ attributes, values do not
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
+        raise PermanentError(f"{event.type}.v{event.version} data is invalid: {problems}") from exc
     _check_text(event.data, "data")
     return mapper(event, data)
 

@@ -175,7 +175,8 @@ def create_app(
             return _error(413, "body_too_large", f"request body is over {max_body_bytes} bytes"), 0, 0, 0
         try:
             doc = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: too deep
+        # ValueError: also an integer over Python's 4,300 digits; RecursionError: nesting too deep
+        except (ValueError, RecursionError) as exc:
             return _error(400, "malformed_json", f"body is not valid JSON: {exc}"), 0, 0, 0
         try:
             raw = events_of(doc, limits)

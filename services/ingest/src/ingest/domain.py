@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from contracts import Envelope, EventIn, UnknownContractError, contract_model, new_event_id
+from contracts import Envelope, EventIn, UnknownContractError, new_event_id, validate_data
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,11 +95,7 @@ def _to_envelope(item: Any, *, now: datetime, trace: str, limits: Limits) -> Env
     except ValidationError as exc:
         return field_errors(exc)
     try:
-        event.time.astimezone(UTC)  # the bus and the stores need the UTC time
-    except OverflowError:
-        return [FieldError("time", "time must fall within years 1-9999 once converted to UTC")]
-    try:
-        contract_model(event.type, event.version).model_validate(event.data)
+        validate_data(event.type, event.version, event.data)
     except UnknownContractError as exc:
         return [FieldError("version" if exc.known_versions else "type", str(exc))]
     except ValidationError as exc:

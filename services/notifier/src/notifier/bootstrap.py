@@ -27,7 +27,7 @@ from notifier.adapters.sns import SnsChannel
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.adapters.webhook import WebhookChannel
 from notifier.api import build_api
-from notifier.handler import Notifier
+from notifier.handler import DEFAULT_FUTURE_TOLERANCE_S, Notifier
 from notifier.manifest import MANIFEST
 from notifier.model import DEFAULT_RETENTION_S
 from notifier.ports import NotificationChannel, NotificationStateStore
@@ -75,6 +75,7 @@ class NotifierSettings(WorkerSettings):
     webhook_max_backoff_s: float = Field(default=10.0, ge=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
     absence_interval_s: float = Field(default=30.0, gt=0)
+    sighting_future_tolerance_s: float = Field(default=DEFAULT_FUTURE_TOLERANCE_S, ge=0)
 
 
 def rules_path(settings: NotifierSettings) -> Path:
@@ -157,6 +158,7 @@ def build(settings: NotifierSettings) -> Service:
             for name, channel in channels.items()
         },
         lease_s=settings.visibility_timeout_s,
+        future_tolerance_s=settings.sighting_future_tolerance_s,
         clock=time.time,
     )
     return Service(
