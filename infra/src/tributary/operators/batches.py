@@ -10,9 +10,19 @@ callers only delete what was delivered, so stopping there loses nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import (
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024
@@ -76,7 +86,7 @@ def _per_entry[T](
     return result
 
 
-def _sqs_failures(response: dict[str, Any]) -> dict[int, tuple[str, str, bool]]:
+def _sqs_failures(response: Mapping[str, Any]) -> dict[int, tuple[str, str, bool]]:
     return {
         int(f["Id"]): (f.get("Code", "?"), f.get("Message", ""), not f.get("SenderFault", False))
         for f in response.get("Failed", [])
@@ -84,7 +94,7 @@ def _sqs_failures(response: dict[str, Any]) -> dict[int, tuple[str, str, bool]]:
 
 
 def send_messages[T](
-    sqs: Any,
+    sqs: SQSClient,
     queue_url: str,
     items: Sequence[T],
     *,
@@ -96,9 +106,9 @@ def send_messages[T](
     """``SendMessageBatch`` each item's ``body`` (and message ``attributes``) to ``queue_url``."""
 
     def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
-        entries = []
+        entries: list[SendMessageBatchRequestEntryTypeDef] = []
         for i, item in enumerate(chunk):
-            entry: dict[str, Any] = {"Id": str(i), "MessageBody": body(item)}
+            entry: SendMessageBatchRequestEntryTypeDef = {"Id": str(i), "MessageBody": body(item)}
             if attrs := attributes(item):
                 entry["MessageAttributes"] = attrs
             entries.append(entry)
@@ -110,24 +120,26 @@ def send_messages[T](
 
 
 def delete_messages[T](
-    sqs: Any, queue_url: str, items: Sequence[T], *, handle: Callable[[T], str]
+    sqs: SQSClient, queue_url: str, items: Sequence[T], *, handle: Callable[[T], str]
 ) -> BatchResult[T]:
     """``DeleteMessageBatch`` by receipt handle; an expired handle fails its entry only."""
 
     def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
-        entries = [{"Id": str(i), "ReceiptHandle": handle(item)} for i, item in enumerate(chunk)]
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": handle(item)} for i, item in enumerate(chunk)
+        ]
         return _sqs_failures(sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries))
 
     return _per_entry(items, call)
 
 
 def change_visibility[T](
-    sqs: Any, queue_url: str, items: Sequence[T], *, handle: Callable[[T], str], timeout_s: int
+    sqs: SQSClient, queue_url: str, items: Sequence[T], *, handle: Callable[[T], str], timeout_s: int
 ) -> BatchResult[T]:
     """``ChangeMessageVisibilityBatch``: 0 releases messages now, more hides them longer."""
 
     def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
-        entries = [
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
             {"Id": str(i), "ReceiptHandle": handle(item), "VisibilityTimeout": timeout_s}
             for i, item in enumerate(chunk)
         ]
@@ -137,7 +149,7 @@ def change_visibility[T](
 
 
 def put_events[T](
-    events: Any,
+    events: EventBridgeClient,
     items: Sequence[T],
     *,
     entry: Callable[[T], dict[str, Any]],
@@ -147,7 +159,10 @@ def put_events[T](
     """``PutEvents`` one entry per item; malformed entries are not retried."""
 
     def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
-        response = events.put_events(Entries=[entry(item) for item in chunk])
+        # entries are built by the callers as plain dicts of PutEvents' entry fields
+        response = events.put_events(
+            Entries=[cast("PutEventsRequestEntryTypeDef", entry(item)) for item in chunk]
+        )
         failures: dict[int, tuple[str, str, bool]] = {}
         for i, result in enumerate(response.get("Entries", [])):
             if code := result.get("ErrorCode"):
