@@ -209,13 +209,25 @@ def test_size_counts_utf8_bytes_not_characters() -> None:
     assert _validate([kanji_name], Limits(max_event_bytes=limit)).rejected
 
 
-def test_a_duplicate_id_in_one_request_is_rejected() -> None:
-    """The second event with an id already used in the request is rejected at ``id``; the first stays."""
-    validated = _validate([_sensor(id="dup"), _sensor(id="other"), _sensor(id="dup")])
+def test_an_id_reused_with_other_content_in_one_request_is_an_id_conflict() -> None:
+    """The second event with an id already used for a different event is rejected at ``id``; the first
+    stays."""
+    other = _sensor(id="dup")
+    other["data"]["value"] = 99.5
+    validated = _validate([_sensor(id="dup"), _sensor(id="other"), other])
     assert [i for i, _ in validated.accepted] == [0, 1]
     [rejection] = validated.rejected
-    assert rejection.index == 2
-    assert [(e.loc, e.msg) for e in rejection.errors] == [("id", "duplicates the id of event 0")]
+    assert (rejection.index, rejection.id) == (2, "dup")
+    assert [(e.loc, e.msg) for e in rejection.errors] == [
+        ("id", "id_conflict: event 0 has this id with different content")
+    ]
+
+
+def test_the_same_event_twice_in_one_request_is_a_repeat() -> None:
+    """An identical resend within the request is published once and shares the first one's outcome."""
+    validated = _validate([_sensor(id="dup"), _sensor(id="other"), _sensor(id="dup")])
+    assert [i for i, _ in validated.accepted] == [0, 1]
+    assert validated.rejected == [] and validated.repeats == {2: 0}
 
 
 def test_indices_follow_the_request_order() -> None:

@@ -24,8 +24,8 @@ LEASE_S = 60.0
 RULES = """\
 defaults: {channels: [a, b], cooldown: 5m}
 webhooks:
-  a: {url: "http://127.0.0.1:9/a", secret: s}
-  b: {url: "http://127.0.0.1:9/b", secret: s}
+  a: {url: "http://127.0.0.1:9/a", secret: s, allow_private: true}
+  b: {url: "http://127.0.0.1:9/b", secret: s, allow_private: true}
 rules:
   - name: hot
     match: {type: sensor.reading}

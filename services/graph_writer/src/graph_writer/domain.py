@@ -42,6 +42,7 @@ from graph_writer.model import (
     Version,
 )
 from shared.errors import PermanentError
+from shared.summaries import validation_summary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -164,7 +165,7 @@ def rows_of(event: Envelope) -> GraphBatch:
     try:
         data: BaseModel = validate_data(event.type, event.version, event.data)
     except ValidationError as exc:  # fields and rules only: the reason goes to DLQ attributes, values do not
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10])
+        problems = validation_summary(exc, prefix="data")
         raise PermanentError(f"{event.type}.v{event.version} data is invalid: {problems}") from exc
     _check_text(event.data, "data")
     return mapper(event, data)

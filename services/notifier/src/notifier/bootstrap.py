@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, SecretStr
 from notifier.absence import AbsenceWatch
 from notifier.adapters.dynamodb import DynamoStateStore
 from notifier.adapters.log import LogChannel
+from notifier.adapters.secrets import SecretsManagerReader
 from notifier.adapters.sns import SnsChannel
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.adapters.webhook import WebhookChannel
@@ -53,6 +54,7 @@ class WebhookSetting(BaseModel):
 
     url: str
     secret: SecretStr
+    allow_private: bool = False
 
 
 class NotifierSettings(WorkerSettings):
@@ -86,10 +88,17 @@ def rules_path(settings: NotifierSettings) -> Path:
 def load(settings: NotifierSettings) -> RuleSet:
     """The validated rules (raises :class:`~notifier.rules.loader.RulesError` naming lines)."""
     extra = {
-        name: WebhookTarget(name=name, url=w.url, secret=w.secret.get_secret_value())
+        name: WebhookTarget(
+            name=name, url=w.url, secret=w.secret.get_secret_value(), allow_private=w.allow_private
+        )
         for name, w in settings.webhooks.items()
     }
-    return load_rules(rules_path(settings), subscriptions=MANIFEST.consumes, webhooks=extra)
+    return load_rules(
+        rules_path(settings),
+        subscriptions=MANIFEST.consumes,
+        webhooks=extra,
+        secret_arns=lambda arn: SecretsManagerReader(aws.client("secretsmanager"))(arn),
+    )
 
 
 def build_store(settings: NotifierSettings) -> tuple[NotificationStateStore, Callable[[], None]]:

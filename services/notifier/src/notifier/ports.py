@@ -97,3 +97,16 @@ class NotificationChannel(Protocol):
     def name(self) -> str: ...
 
     def send(self, notification: Notification) -> None: ...
+
+
+class SecretUnavailable(Exception):
+    """A secret could not be read; the message names the secret and the reason, never a value."""
+
+
+class SecretReader(Protocol):
+    """Reads a webhook's signing secret by ARN (Secrets Manager on AWS).
+
+    Raises :class:`SecretUnavailable` when it cannot.
+    """
+
+    def __call__(self, arn: str) -> str: ...
