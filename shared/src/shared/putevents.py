@@ -190,7 +190,11 @@ class _Sender:
 
 
 class PutEventsSender(_Sender):
-    """Sends entries through a boto3 ``events`` client, several calls at once (a thread pool)."""
+    """Sends entries through a boto3 ``events`` client, several calls at once (a thread pool).
+
+    With ``raise_call_errors`` an error of a whole call (after botocore's own retries) propagates from
+    :meth:`send` instead of failing the call's entries: for callers that stop at an outage (the operator CLI).
+    """
 
     def __init__(
         self,
@@ -200,9 +204,11 @@ class PutEventsSender(_Sender):
         max_attempts: int = 5,
         concurrency: int = 8,
         wait: wait_base | None = None,
+        raise_call_errors: bool = False,
     ) -> None:
         super().__init__(max_request_bytes=max_request_bytes, max_attempts=max_attempts, wait=wait)
         self._client = client
+        self._raise_call_errors = raise_call_errors
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="put-events")
 
     def send(
@@ -227,6 +233,8 @@ class PutEventsSender(_Sender):
         try:
             response = self._client.put_events(Entries=_request(pending))
         except (ClientError, BotoCoreError) as exc:
+            if self._raise_call_errors:
+                raise
             return _sort_error(pending, exc)
         return _sort_response(pending, response)
 

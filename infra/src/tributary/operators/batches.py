@@ -4,7 +4,8 @@ Each helper sends items in calls of at most 10 entries (and, for sends, at most 
 a bigger item goes alone), retries the entries that failed for a reason worth retrying (throttling, an
 internal error) a few times with a short backoff, and returns which items made it and which did not, with
 the endpoint's code and message. An error of a whole call (after botocore's own retries) propagates: the
-callers only delete what was delivered, so stopping there loses nothing.
+callers only delete what was delivered, so stopping there loses nothing. ``PutEvents`` goes through the
+shared sender (:mod:`shared.putevents`), the one owner of its batching and per-entry retries.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
+
+from tenacity import wait_chain, wait_fixed
+from tenacity.wait import wait_base
+
+from shared import putevents
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import (
         ChangeMessageVisibilityBatchRequestEntryTypeDef,
@@ -24,11 +29,10 @@ if TYPE_CHECKING:
         SendMessageBatchRequestEntryTypeDef,
     )
 
+# SQS batch calls' limits: 10 entries, 256 KiB of payload (PutEvents' are shared.putevents').
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024
 RETRY_DELAYS_S = (0.1, 0.3, 1.0)
-# PutEvents entry errors that another try cannot fix.
-PERMANENT_EVENT_CODES = frozenset({"MalformedDetail", "InvalidArgument", "ValidationException"})
 
 
 @dataclass(kw_only=True)
@@ -153,24 +157,25 @@ def put_events[T](
     items: Sequence[T],
     *,
     entry: Callable[[T], dict[str, Any]],
-    max_bytes: int = MAX_REQUEST_BYTES,
-    sleep: Callable[[float], None] = time.sleep,
+    max_bytes: int = putevents.MAX_REQUEST_BYTES,
+    wait: wait_base | None = None,
 ) -> BatchResult[T]:
-    """``PutEvents`` one entry per item; malformed entries are not retried."""
-
-    def call(chunk: list[T]) -> dict[int, tuple[str, str, bool]]:
-        # entries are built by the callers as plain dicts of PutEvents' entry fields
-        response = events.put_events(
-            Entries=[cast("PutEventsRequestEntryTypeDef", entry(item)) for item in chunk]
-        )
-        failures: dict[int, tuple[str, str, bool]] = {}
-        for i, result in enumerate(response.get("Entries", [])):
-            if code := result.get("ErrorCode"):
-                failures[i] = (code, result.get("ErrorMessage", ""), code not in PERMANENT_EVENT_CODES)
-        return failures
-
-    def size_of(item: T) -> int:
-        e = entry(item)
-        return sum(len(str(e.get(k, "")).encode()) for k in ("Source", "DetailType", "Detail")) + 14
-
-    return _per_entry(items, call, size_of=size_of, max_bytes=max_bytes, sleep=sleep)
+    """``PutEvents`` one entry per item through the shared sender (:mod:`shared.putevents`: its chunking by
+    count and by size as AWS sizes entries, its per-entry retries, malformed entries never retried), with
+    this module's retry delays; an error of a whole call propagates, as for the SQS helpers."""
+    sender = putevents.PutEventsSender(
+        client=events,
+        max_request_bytes=max_bytes,
+        max_attempts=len(RETRY_DELAYS_S) + 1,
+        concurrency=1,
+        wait=wait or wait_chain(*(wait_fixed(delay) for delay in RETRY_DELAYS_S)),
+        raise_call_errors=True,
+    )
+    try:
+        failures = {f.index: f for f in sender.send([entry(item) for item in items])}
+    finally:
+        sender.close()
+    return BatchResult(
+        ok=[item for i, item in enumerate(items) if i not in failures],
+        failed=[(items[i], f"{f.code}: {f.message}") for i, f in sorted(failures.items())],
+    )
