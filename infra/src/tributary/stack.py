@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -71,6 +71,8 @@ class Stack:
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
+        own_data_dirs: services whose replicas each get their own data folder, as separate tasks (hosts) have;
+            by default a service's replicas share one (see :class:`~tributary.supervisor.Supervisor`).
         python: the interpreter that runs services (default: this one).
         launcher: what it runs, followed by the service name (default: ``-m shared.run``).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
@@ -92,6 +94,7 @@ class Stack:
         region: str = REGION,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         replicas: Mapping[str, int] | None = None,
+        own_data_dirs: Collection[str] = (),
         python: Path | None = None,
         launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
@@ -109,6 +112,7 @@ class Stack:
         self.region = region
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
         self._replicas = dict(replicas or {})
+        self._own_data_dirs = tuple(own_data_dirs)
         self._python = python
         self._launcher = tuple(launcher)
         self._health_timeout_s = health_timeout_s
@@ -175,6 +179,7 @@ class Stack:
                 launcher=self._launcher,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
+                own_data_dirs=self._own_data_dirs,
             )
             self._exit.callback(supervisor.stop)
             self._supervisor = supervisor
