@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_timestream_query import TimestreamQueryClient
     from mypy_boto3_timestream_write import TimestreamWriteClient
 
 
@@ -48,6 +49,10 @@ def client(
 def client(
     service_name: Literal["sqs"], *, max_pool_connections: int = ..., max_attempts: int = ...
 ) -> SQSClient: ...
+@overload
+def client(
+    service_name: Literal["timestream-query"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> TimestreamQueryClient: ...
 @overload
 def client(
     service_name: Literal["timestream-write"], *, max_pool_connections: int = ..., max_attempts: int = ...
