@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from tenacity import wait_none
 
-from tributary.operators.batches import chunks, delete_messages, put_events, send_messages
+from shared.putevents import runs
+from tributary.operators.batches import delete_messages, put_events, send_messages
 
 
 class FlakySqs:
@@ -47,9 +48,9 @@ def no_sleep(_: float) -> None:
 
 def test_chunks_are_ten_entries_and_bounded_bytes() -> None:
     """25 small items: 10, 10, 5; a big item goes alone."""
-    assert [len(c) for c in chunks(list(range(25)), size_of=lambda _: 1, max_bytes=100)] == [10, 10, 5]
+    assert [len(c) for c in runs(list(range(25)), size_of=lambda _: 1, max_bytes=100)] == [10, 10, 5]
     sizes = [40, 40, 40, 500, 10]
-    assert [list(c) for c in chunks(sizes, size_of=lambda s: s, max_bytes=100)] == [
+    assert [list(c) for c in runs(sizes, size_of=lambda s: s, max_bytes=100)] == [
         [40, 40],
         [40],
         [500],

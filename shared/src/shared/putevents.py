@@ -81,19 +81,27 @@ def entry_size(entry: dict[str, Any]) -> int:
     return sum(len(p.encode()) for p in parts) + (14 if "Time" in entry else 0)
 
 
-def chunks(entries: Sequence[Entry], max_bytes: int) -> Iterator[list[Entry]]:
-    """Consecutive runs of at most :data:`MAX_ENTRIES` entries and ``max_bytes``."""
-    chunk: list[Entry] = []
+def runs[T](
+    items: Sequence[T], *, size_of: Callable[[T], int], max_bytes: int, max_entries: int = MAX_ENTRIES
+) -> Iterator[list[T]]:
+    """Consecutive runs of at most ``max_entries`` items and ``max_bytes`` (an item bigger than that goes
+    alone): the batching of every AWS batch call (PutEvents here, SQS's in the operator CLI)."""
+    run: list[T] = []
     size = 0
-    for item in entries:
-        item_size = entry_size(item[1])
-        if chunk and (len(chunk) == MAX_ENTRIES or size + item_size > max_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(item)
+    for item in items:
+        item_size = size_of(item)
+        if run and (len(run) == max_entries or size + item_size > max_bytes):
+            yield run
+            run, size = [], 0
+        run.append(item)
         size += item_size
-    if chunk:
-        yield chunk
+    if run:
+        yield run
+
+
+def chunks(entries: Sequence[Entry], max_bytes: int) -> Iterator[list[Entry]]:
+    """Consecutive runs of at most :data:`MAX_ENTRIES` entries and ``max_bytes``, sized as AWS sizes them."""
+    return runs(entries, size_of=lambda item: entry_size(item[1]), max_bytes=max_bytes)
 
 
 def default_wait() -> wait_base:

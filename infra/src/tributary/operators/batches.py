@@ -11,7 +11,7 @@ shared sender (:mod:`shared.putevents`), the one owner of its batching and per-e
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,21 +47,6 @@ class BatchResult[T]:
         self.failed.extend(other.failed)
 
 
-def chunks[T](items: Sequence[T], *, size_of: Callable[[T], int], max_bytes: int) -> Iterator[list[T]]:
-    """Consecutive runs of at most 10 items and ``max_bytes`` (an item bigger than that goes alone)."""
-    chunk: list[T] = []
-    size = 0
-    for item in items:
-        item_size = size_of(item)
-        if chunk and (len(chunk) == MAX_ENTRIES or size + item_size > max_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(item)
-        size += item_size
-    if chunk:
-        yield chunk
-
-
 def _per_entry[T](
     items: Sequence[T],
     # One call over a chunk: {index in the chunk: (code, message, retryable)} for the entries that failed.
@@ -72,7 +57,7 @@ def _per_entry[T](
     sleep: Callable[[float], None] = time.sleep,
 ) -> BatchResult[T]:
     result: BatchResult[T] = BatchResult()
-    for chunk in chunks(items, size_of=size_of, max_bytes=max_bytes):
+    for chunk in putevents.runs(items, size_of=size_of, max_bytes=max_bytes, max_entries=MAX_ENTRIES):
         pending = chunk
         for delay in (*RETRY_DELAYS_S, None):
             failures = call(pending)
