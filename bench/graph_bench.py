@@ -20,7 +20,6 @@ import argparse
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -186,4 +185,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -15,6 +15,7 @@ import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import boto3
 from moto import mock_aws
@@ -27,10 +28,13 @@ from tributary.lake.local import LocalLake
 from tributary.lake.named import named_queries
 from tributary.producers import DOMAINS, domain_events
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 BUCKET = "tributary-lake-bench"
 
 
-def run_queries(s3: object, label: str, events: int) -> dict[str, object]:
+def run_queries(s3: S3Client, label: str, events: int) -> dict[str, object]:
     lake = LocalLake(s3, BUCKET)
     timings = {}
     started = time.perf_counter()

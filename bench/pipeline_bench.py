@@ -224,7 +224,8 @@ class Run:
     ) -> dict[str, dict[str, Any]]:
         sent = sender.sent
         archived = [self.archive.first_seen.get(e["id"]) for e in events]
-        archive_done = max(archived) - started if None not in archived else None  # type: ignore[type-var]
+        seen = [at for at in archived if at is not None]
+        archive_done = max(seen) - started if seen and len(seen) == len(archived) else None
         latencies = {
             "archive": self.archive.latencies({e["id"]: sent[e["id"]] for e in events}),
             "graph": counters["graph"].latencies(
@@ -241,8 +242,8 @@ class Run:
         held["notifier"] = len(events)
         return {
             name: {
-                "done_s": round(done[name], 2) if done[name] is not None else None,
-                "events_per_s": round(held[name] / done[name], 1) if done[name] else None,
+                "done_s": round(took, 2) if (took := done[name]) is not None else None,
+                "events_per_s": round(held[name] / took, 1) if took else None,
                 "latency_s": percentiles(latencies[name]),
             }
             for name in STORES

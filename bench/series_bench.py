@@ -19,7 +19,6 @@ import argparse
 import math
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -226,4 +225,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -18,14 +18,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.manifest import ServiceManifest, load_manifests
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +85,9 @@ def _queue_policy(queue_arn: str, rule_arn: str) -> str:
     )
 
 
-def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+def _ensure_queue(
+    sqs: SQSClient, name: str, attributes: Mapping[QueueAttributeNameType, str]
+) -> tuple[str, str]:
     """Create ``name`` or bring an existing one to ``attributes``; returns ``(url, arn)``."""
     try:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
@@ -94,7 +104,7 @@ def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str,
     return url, arn
 
 
-def _ensure_bus(events: Any, bus_name: str) -> str:
+def _ensure_bus(events: EventBridgeClient, bus_name: str) -> str:
     try:
         return str(events.create_event_bus(Name=bus_name)["EventBusArn"])
     except ClientError as exc:
@@ -103,7 +113,7 @@ def _ensure_bus(events: Any, bus_name: str) -> str:
     return str(events.describe_event_bus(Name=bus_name)["Arn"])
 
 
-def _ensure_bucket(s3: Any, bucket: str) -> None:
+def _ensure_bucket(s3: S3Client, bucket: str) -> None:
     try:
         s3.create_bucket(Bucket=bucket)
     except ClientError as exc:
@@ -111,7 +121,9 @@ def _ensure_bucket(s3: Any, bucket: str) -> None:
             raise
 
 
-def _provision_worker(sqs: Any, events: Any, manifest: ServiceManifest, bus_name: str) -> QueueInfo:
+def _provision_worker(
+    sqs: SQSClient, events: EventBridgeClient, manifest: ServiceManifest, bus_name: str
+) -> QueueInfo:
     settings = manifest.queue
     name = f"{bus_name}-{manifest.name}"
     rule_arn = events.put_rule(
@@ -158,7 +170,7 @@ def _provision_worker(sqs: Any, events: Any, manifest: ServiceManifest, bus_name
     return QueueInfo(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn, rule_name=name, rule_arn=rule_arn)
 
 
-def _provision_topics(sns: Any, manifest: ServiceManifest, bus_name: str) -> dict[str, str]:
+def _provision_topics(sns: SNSClient, manifest: ServiceManifest, bus_name: str) -> dict[str, str]:
     """CreateTopic is idempotent: the same name gives the same ARN."""
     return {
         topic: str(sns.create_topic(Name=f"{bus_name}-{manifest.name}-{topic}")["TopicArn"])
@@ -166,7 +178,7 @@ def _provision_topics(sns: Any, manifest: ServiceManifest, bus_name: str) -> dic
     }
 
 
-def serves_dynamodb(dynamodb: Any) -> bool:
+def serves_dynamodb(dynamodb: DynamoDBClient) -> bool:
     """Whether the endpoint offers DynamoDB (AWS and MiniStack do; LocalStack on the host here does not)."""
     try:
         dynamodb.list_tables(Limit=1)
@@ -178,10 +190,10 @@ def serves_dynamodb(dynamodb: Any) -> bool:
 
 def provision(
     *,
-    sqs: Any,
-    events: Any,
-    s3: Any,
-    sns: Any = None,
+    sqs: SQSClient,
+    events: EventBridgeClient,
+    s3: S3Client,
+    sns: SNSClient | None = None,
     bucket: str,
     bus_name: str = "tributary",
     manifests: Sequence[ServiceManifest] | None = None,
@@ -209,7 +221,7 @@ def provision(
     with_topics = [m for m in services if m.topics]
     if with_topics and sns is None:
         raise ValueError(f"services {[m.name for m in with_topics]} declare topics: pass an sns client")
-    topics = {m.name: _provision_topics(sns, m, bus_name) for m in with_topics}
+    topics = {} if sns is None else {m.name: _provision_topics(sns, m, bus_name) for m in with_topics}
     ms = round((time.monotonic() - started) * 1000)
     log.info("provisioned", bus=bus_name, bucket=bucket, workers=sorted(queues), topics=sorted(topics), ms=ms)
     return Topology(bus_name=bus_name, bus_arn=bus_arn, bucket=bucket, queues=queues, topics=topics)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +48,7 @@ class DlqWatcher:
     """
 
     def __init__(
-        self, *, sqs: Any, dlqs: Mapping[str, str], publish: Publish, interval_s: float = 5.0
+        self, *, sqs: SQSClient, dlqs: Mapping[str, str], publish: Publish, interval_s: float = 5.0
     ) -> None:
         self._sqs = sqs
         self._dlqs = dict(dlqs)

@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope, new_event_id
+from shared.testkit.aws import in_process_aws
 from tributary.producers import domain_events
 
 REGION = "us-east-1"
@@ -47,12 +47,7 @@ def archive_events(s3: Any, bucket: str, events: list[Envelope], *, flush: str =
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
+    with in_process_aws(monkeypatch, region=REGION):
         yield
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from contracts import Envelope
+from shared.testkit.aws import in_process_aws
 from shared.testkit.envelopes import envelope, rule_body
 from tributary.operators.target import QueuePair
 
@@ -21,12 +21,7 @@ REGION = "us-east-1"
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto's in-process AWS, with fake credentials and no endpoint override that could reach a real stack."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "TRIBUTARY_BUCKET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
+    with in_process_aws(monkeypatch, "TRIBUTARY_BUCKET", region=REGION):
         yield
 
 

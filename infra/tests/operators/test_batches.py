@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tributary.operators.batches import chunks, delete_messages, put_events, send_messages
+import pytest
+from botocore.exceptions import ClientError
+from tenacity import wait_none
+
+from shared.putevents import runs
+from tributary.operators.batches import delete_messages, put_events, send_messages
 
 
 class FlakySqs:
@@ -43,9 +48,9 @@ def no_sleep(_: float) -> None:
 
 def test_chunks_are_ten_entries_and_bounded_bytes() -> None:
     """25 small items: 10, 10, 5; a big item goes alone."""
-    assert [len(c) for c in chunks(list(range(25)), size_of=lambda _: 1, max_bytes=100)] == [10, 10, 5]
+    assert [len(c) for c in runs(list(range(25)), size_of=lambda _: 1, max_bytes=100)] == [10, 10, 5]
     sizes = [40, 40, 40, 500, 10]
-    assert [list(c) for c in chunks(sizes, size_of=lambda s: s, max_bytes=100)] == [
+    assert [list(c) for c in runs(sizes, size_of=lambda s: s, max_bytes=100)] == [
         [40, 40],
         [40],
         [500],
@@ -107,8 +112,37 @@ def test_put_events_retries_throttling_but_not_malformed_entries() -> None:
         events,
         ["a", "b", "c"],
         entry=lambda d: {"Source": "s", "DetailType": "t", "Detail": d},
-        sleep=no_sleep,
+        wait=wait_none(),
     )
     assert sorted(result.ok) == ["a", "b"]
     assert result.failed == [("c", "MalformedDetail: x")]
     assert events.calls == 2
+
+
+class DownEvents:
+    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "PutEvents")
+
+
+def test_put_events_lets_a_bus_outage_stop_the_run() -> None:
+    """An error of a whole call propagates (as for the SQS helpers): the caller stops, deleting nothing."""
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        put_events(
+            DownEvents(),
+            ["a"],
+            entry=lambda d: {"Source": "s", "DetailType": "t", "Detail": d},
+            wait=wait_none(),
+        )
+
+
+def test_put_events_chunks_by_the_bus_size_limit() -> None:
+    """Entries are sized as AWS sizes them: two that together exceed ``max_bytes`` go in separate calls."""
+    events = FlakyEvents({})
+    result = put_events(
+        events,
+        ["x" * 60, "y" * 60],
+        entry=lambda d: {"Source": "s", "DetailType": "t", "Detail": d},
+        max_bytes=100,
+        wait=wait_none(),
+    )
+    assert len(result.ok) == 2 and events.calls == 2

@@ -10,7 +10,7 @@ order given. Bus failures never raise: they are results.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 import httpx
 from tenacity.wait import wait_base
@@ -20,6 +20,10 @@ from shared.tracing import continue_or_start
 from tributary_sdk.bus import AsyncBusTransport, BusTransport
 from tributary_sdk.events import Event, Prepared, PublishResult, prepare
 from tributary_sdk.ingest import AsyncIngestTransport, IngestTransport, auth_headers
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from types_aiobotocore_events import EventBridgeClient as AsyncEventBridgeClient
 
 DEFAULT_BUS = "tributary"
 
@@ -78,7 +82,7 @@ class Publisher(_Preparing[_Transport]):
     def to_bus(
         cls,
         *,
-        client: Any,
+        client: EventBridgeClient,
         source: str,
         bus_name: str = DEFAULT_BUS,
         max_attempts: int = 5,
@@ -137,7 +141,7 @@ class AsyncPublisher(_Preparing[_AsyncTransport]):
     def to_bus(
         cls,
         *,
-        client: Any,
+        client: AsyncEventBridgeClient,
         source: str,
         bus_name: str = DEFAULT_BUS,
         max_attempts: int = 5,

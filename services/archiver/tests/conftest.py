@@ -8,13 +8,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from archiver.testing import InMemoryArchiveStore
 from shared.idempotency import IdempotencyLedger
 from shared.idempotency.dynamodb import DynamoLedger
 from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
+from shared.testkit.aws import in_process_aws
 from shared.testkit.envelopes import FakeClock
 
 
@@ -54,10 +54,5 @@ def store() -> InMemoryArchiveStore:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto's in-process AWS, with fake credentials and no endpoint override that could reach a real stack."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
+    with in_process_aws(monkeypatch):
         yield

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.domain import Partition, decode, encode, object_key, partition_events, partition_of
+from archiver.domain import (
+    Partition,
+    decode,
+    encode,
+    object_key,
+    partition_events,
+    partition_of,
+    partition_prefix,
+)
 from contracts import detail_type
 from shared.testkit.envelopes import envelope
 from shared.testkit.samples import all_samples
@@ -45,6 +53,22 @@ def test_the_key_layout_is_hive_style() -> None:
     assert object_key(partition, "01JWQ71Y28YK5BJFWQ57TP60K2") == (
         "events/type=order.placed/version=1/dt=2025-06-02/hour=02/01JWQ71Y28YK5BJFWQ57TP60K2.ndjson.gz"
     )
+
+
+def test_partition_prefixes_are_the_keys_leading_segments() -> None:
+    """A reader lists a type, a version or a day by the same segments :func:`object_key` writes."""
+    key = object_key(Partition("a b/c", 2, "2025-06-02", "02"), "F")
+    prefixes = [
+        partition_prefix("a b/c"),
+        partition_prefix("a b/c", 2),
+        partition_prefix("a b/c", 2, "2025-06-02"),
+    ]
+    assert prefixes == [
+        "events/type=a%20b%2Fc/",
+        "events/type=a%20b%2Fc/version=2/",
+        "events/type=a%20b%2Fc/version=2/dt=2025-06-02/",
+    ]
+    assert all(key.startswith(prefix) for prefix in prefixes)
 
 
 def test_partitioning_groups_events_and_keeps_their_order() -> None:

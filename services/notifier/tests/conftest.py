@@ -7,12 +7,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from notifier.adapters.dynamodb import DynamoStateStore
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.ports import NotificationStateStore
 from notifier.testing import InMemoryStateStore
+from shared.testkit.aws import in_process_aws
 from shared.testkit.envelopes import FakeClock
 
 RETENTION_S = 3 * 24 * 3600.0
@@ -26,12 +26,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto's in-process AWS, with fake credentials and no endpoint override that could reach a real stack."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
+    with in_process_aws(monkeypatch):
         yield
 
 

@@ -2,16 +2,61 @@
 
 The endpoint comes from ``AWS_ENDPOINT_URL`` (botocore reads it), so the same code runs against an emulator
 and AWS. Call only from a bootstrap: nothing here runs at import time.
+
+:func:`client` is typed per service name (the boto3 stub packages, for mypy only), so a bootstrap that hands
+an adapter the wrong client fails the type check, not the first call in production.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_timestream_query import TimestreamQueryClient
+    from mypy_boto3_timestream_write import TimestreamWriteClient
 
+
+@overload
+def client(
+    service_name: Literal["dynamodb"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> DynamoDBClient: ...
+@overload
+def client(
+    service_name: Literal["events"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> EventBridgeClient: ...
+@overload
+def client(
+    service_name: Literal["s3"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> S3Client: ...
+@overload
+def client(
+    service_name: Literal["secretsmanager"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> SecretsManagerClient: ...
+@overload
+def client(
+    service_name: Literal["sns"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> SNSClient: ...
+@overload
+def client(
+    service_name: Literal["sqs"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> SQSClient: ...
+@overload
+def client(
+    service_name: Literal["timestream-query"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> TimestreamQueryClient: ...
+@overload
+def client(
+    service_name: Literal["timestream-write"], *, max_pool_connections: int = ..., max_attempts: int = ...
+) -> TimestreamWriteClient: ...
 def client(service_name: str, *, max_pool_connections: int = 20, max_attempts: int = 5) -> Any:
     """A boto3 client with standard-mode retries and short timeouts."""
     config = Config(

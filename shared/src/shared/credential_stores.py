@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.credentials import CredentialDocument
 from shared.errors import RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 SECRETS_MANAGER = "secretsmanager:"
 
@@ -54,7 +57,7 @@ class FileCredentialStore:
 class SecretsManagerCredentialStore:
     """The document as the string of one Secrets Manager secret (created on first save)."""
 
-    def __init__(self, client: Any, secret_id: str) -> None:
+    def __init__(self, client: SecretsManagerClient, secret_id: str) -> None:
         self._client = client
         self.secret_id = secret_id
 
@@ -94,7 +97,7 @@ class InMemoryCredentialStore:
         self.document = document
 
 
-def credential_store(location: str, *, client: Any = None) -> CredentialStore:
+def credential_store(location: str, *, client: SecretsManagerClient | None = None) -> CredentialStore:
     """The store at ``location``: ``secretsmanager:<name or ARN>`` (``client``: a boto3 secretsmanager
     client, required there) or a file path."""
     if location.startswith(SECRETS_MANAGER):

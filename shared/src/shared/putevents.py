@@ -12,13 +12,13 @@ what still failed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +26,11 @@ from tenacity import AsyncRetrying, Retrying, retry_if_result, stop_after_attemp
 from tenacity.wait import wait_base
 
 from contracts import Envelope
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from types_aiobotocore_events import EventBridgeClient as AsyncEventBridgeClient
 
 log = structlog.get_logger()
 
@@ -76,19 +81,27 @@ def entry_size(entry: dict[str, Any]) -> int:
     return sum(len(p.encode()) for p in parts) + (14 if "Time" in entry else 0)
 
 
-def chunks(entries: Sequence[Entry], max_bytes: int) -> Iterator[list[Entry]]:
-    """Consecutive runs of at most :data:`MAX_ENTRIES` entries and ``max_bytes``."""
-    chunk: list[Entry] = []
+def runs[T](
+    items: Sequence[T], *, size_of: Callable[[T], int], max_bytes: int, max_entries: int = MAX_ENTRIES
+) -> Iterator[list[T]]:
+    """Consecutive runs of at most ``max_entries`` items and ``max_bytes`` (an item bigger than that goes
+    alone): the batching of every AWS batch call (PutEvents here, SQS's in the operator CLI)."""
+    run: list[T] = []
     size = 0
-    for item in entries:
-        item_size = entry_size(item[1])
-        if chunk and (len(chunk) == MAX_ENTRIES or size + item_size > max_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(item)
+    for item in items:
+        item_size = size_of(item)
+        if run and (len(run) == max_entries or size + item_size > max_bytes):
+            yield run
+            run, size = [], 0
+        run.append(item)
         size += item_size
-    if chunk:
-        yield chunk
+    if run:
+        yield run
+
+
+def chunks(entries: Sequence[Entry], max_bytes: int) -> Iterator[list[Entry]]:
+    """Consecutive runs of at most :data:`MAX_ENTRIES` entries and ``max_bytes``, sized as AWS sizes them."""
+    return runs(entries, size_of=lambda item: entry_size(item[1]), max_bytes=max_bytes)
 
 
 def default_wait() -> wait_base:
@@ -131,8 +144,13 @@ class _Chunk:
         return self.final + [self.last[index] for index, _ in self.pending]
 
 
+def _request(pending: list[Entry]) -> list[PutEventsRequestEntryTypeDef]:
+    """The ``Entries`` of one call: the callers' entries are plain dicts of PutEvents' entry fields."""
+    return [cast("PutEventsRequestEntryTypeDef", entry) for _, entry in pending]
+
+
 def _sort_response(
-    pending: list[Entry], response: dict[str, Any]
+    pending: list[Entry], response: Mapping[str, Any]
 ) -> tuple[list[Entry], dict[int, EntryFailure]]:
     retry: list[Entry] = []
     failures: dict[int, EntryFailure] = {}
@@ -161,10 +179,7 @@ def _sort_error(
 class _Sender:
     """What both senders share: limits, the retry policy and the call counter."""
 
-    def __init__(
-        self, *, client: Any, max_request_bytes: int, max_attempts: int, wait: wait_base | None
-    ) -> None:
-        self._client = client
+    def __init__(self, *, max_request_bytes: int, max_attempts: int, wait: wait_base | None) -> None:
         self._max_bytes = max_request_bytes
         self._attempts = max_attempts
         self._wait = wait or default_wait()
@@ -183,20 +198,25 @@ class _Sender:
 
 
 class PutEventsSender(_Sender):
-    """Sends entries through a boto3 ``events`` client, several calls at once (a thread pool)."""
+    """Sends entries through a boto3 ``events`` client, several calls at once (a thread pool).
+
+    With ``raise_call_errors`` an error of a whole call (after botocore's own retries) propagates from
+    :meth:`send` instead of failing the call's entries: for callers that stop at an outage (the operator CLI).
+    """
 
     def __init__(
         self,
         *,
-        client: Any,
+        client: EventBridgeClient,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_attempts: int = 5,
         concurrency: int = 8,
         wait: wait_base | None = None,
+        raise_call_errors: bool = False,
     ) -> None:
-        super().__init__(
-            client=client, max_request_bytes=max_request_bytes, max_attempts=max_attempts, wait=wait
-        )
+        super().__init__(max_request_bytes=max_request_bytes, max_attempts=max_attempts, wait=wait)
+        self._client = client
+        self._raise_call_errors = raise_call_errors
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="put-events")
 
     def send(
@@ -219,8 +239,10 @@ class PutEventsSender(_Sender):
     def _put_once(self, pending: list[Entry]) -> tuple[list[Entry], dict[int, EntryFailure]]:
         self._count()
         try:
-            response = self._client.put_events(Entries=[entry for _, entry in pending])
+            response = self._client.put_events(Entries=_request(pending))
         except (ClientError, BotoCoreError) as exc:
+            if self._raise_call_errors:
+                raise
             return _sort_error(pending, exc)
         return _sort_response(pending, response)
 
@@ -234,15 +256,14 @@ class AsyncPutEventsSender(_Sender):
     def __init__(
         self,
         *,
-        client: Any,
+        client: AsyncEventBridgeClient,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_attempts: int = 5,
         concurrency: int = 8,
         wait: wait_base | None = None,
     ) -> None:
-        super().__init__(
-            client=client, max_request_bytes=max_request_bytes, max_attempts=max_attempts, wait=wait
-        )
+        super().__init__(max_request_bytes=max_request_bytes, max_attempts=max_attempts, wait=wait)
+        self._client = client
         self._concurrency = concurrency
 
     async def send(self, entries: Sequence[dict[str, Any]]) -> list[EntryFailure]:
@@ -260,7 +281,7 @@ class AsyncPutEventsSender(_Sender):
     async def _attempt(self, chunk: _Chunk) -> list[Entry]:
         self._count()
         try:
-            response = await self._client.put_events(Entries=[entry for _, entry in chunk.pending])
+            response = await self._client.put_events(Entries=_request(chunk.pending))
         except (ClientError, BotoCoreError) as exc:
             return chunk.record(_sort_error(chunk.pending, exc))
         return chunk.record(_sort_response(chunk.pending, response))

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import RetryableError
 from shared.messages import DeadLetter, Message
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 _SQS_BATCH = 10
 
@@ -27,7 +30,7 @@ log = structlog.get_logger()
 class SqsQueue:
     """A queue and its DLQ, reached through one injected boto3 SQS client."""
 
-    def __init__(self, *, client: Any, queue_url: str, dlq_url: str, concurrency: int = 8) -> None:
+    def __init__(self, *, client: SQSClient, queue_url: str, dlq_url: str, concurrency: int = 8) -> None:
         self._client = client
         self._queue_url = queue_url
         self._dlq_url = dlq_url

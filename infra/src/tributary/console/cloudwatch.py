@@ -14,11 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tributary.console.rates import Rates
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 NAMESPACE = "Tributary"  # shared.metrics.NAMESPACE
 WINDOW_S = 300
@@ -43,7 +46,7 @@ INGEST_METRICS = (
 
 
 def cloudwatch_rates(
-    cloudwatch: Any, *, workers: Sequence[str], ingest: str | None, now: datetime | None = None
+    cloudwatch: CloudWatchClient, *, workers: Sequence[str], ingest: str | None, now: datetime | None = None
 ) -> dict[str, Rates]:
     """Each service's rates over the last :data:`WINDOW_S` seconds.
 
@@ -107,7 +110,9 @@ class CloudWatchRates:
         self.error: str | None = None
         self._lock = threading.Lock()
 
-    def get(self, cloudwatch: Any, *, workers: Sequence[str], ingest: str | None) -> dict[str, Rates]:
+    def get(
+        self, cloudwatch: CloudWatchClient, *, workers: Sequence[str], ingest: str | None
+    ) -> dict[str, Rates]:
         with self._lock:
             now = self._clock()
             if self._at is not None and now - self._at < REFRESH_S:

@@ -4,7 +4,7 @@ shows these)."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -12,8 +12,11 @@ from tributary.lake.cli import print_result
 from tributary.lake.local import LocalLake
 from tributary.lake.named import named_queries
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
-def print_lake_answers(console: Console, s3: Any, bucket: str, *, limit: int = 8) -> dict[str, float]:
+
+def print_lake_answers(console: Console, s3: S3Client, bucket: str, *, limit: int = 8) -> dict[str, float]:
     """Run every named query on a fresh local lake over ``bucket`` and print the first ``limit`` rows of
     each; returns the seconds each took (reading the archive included)."""
     lake = LocalLake(s3, bucket)

@@ -12,13 +12,16 @@ import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from pydantic import ValidationError
 
 from archiver.domain import PREFIX, Partition, object_key
 from contracts import Envelope
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 SUFFIX = ".ndjson.gz"
 
@@ -66,7 +69,7 @@ def parse_key(key: str) -> ArchiveObject | None:
     return ArchiveObject(key, partition, flush_id)
 
 
-def list_objects(s3: Any, bucket: str) -> list[ArchiveObject]:
+def list_objects(s3: S3Client, bucket: str) -> list[ArchiveObject]:
     """Every archive object in ``bucket``, sorted by key."""
     found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{PREFIX}/"):
@@ -79,12 +82,14 @@ def list_objects(s3: Any, bucket: str) -> list[ArchiveObject]:
     return sorted(found, key=lambda o: o.key)
 
 
-def fetch(s3: Any, bucket: str, obj: ArchiveObject) -> bytes:
+def fetch(s3: S3Client, bucket: str, obj: ArchiveObject) -> bytes:
     body: bytes = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
     return body
 
 
-def fetch_all(s3: Any, bucket: str, objects: list[ArchiveObject], *, threads: int = 8) -> Iterator[bytes]:
+def fetch_all(
+    s3: S3Client, bucket: str, objects: list[ArchiveObject], *, threads: int = 8
+) -> Iterator[bytes]:
     """The bodies of ``objects``, in order, fetched ``threads`` at a time (S3 latency, not CPU, is the
     cost of many small objects)."""
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lake-read") as pool:

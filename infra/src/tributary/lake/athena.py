@@ -12,9 +12,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tributary.lake.result import LakeError, QueryResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_athena import AthenaClient
+    from mypy_boto3_athena.type_defs import QueryExecutionStatusTypeDef
 
 DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
@@ -45,7 +49,7 @@ class AthenaLake:
 
     def __init__(
         self,
-        athena: Any,
+        athena: AthenaClient,
         *,
         workgroup: str,
         database: str,
@@ -78,11 +82,11 @@ class AthenaLake:
         columns, rows = self._results(execution_id)
         return QueryResult(columns=columns, rows=rows, engine="athena", query_s=time.perf_counter() - started)
 
-    def _wait(self, execution_id: str, started: float) -> dict[str, Any]:
+    def _wait(self, execution_id: str, started: float) -> QueryExecutionStatusTypeDef:
         delay = 0.2
         while True:
             execution = self._athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
-            status: dict[str, Any] = execution["Status"]
+            status = execution["Status"]
             if status["State"] in DONE:
                 return status
             if time.perf_counter() - started > self._timeout_s:

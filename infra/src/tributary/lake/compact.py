@@ -32,13 +32,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from archiver.domain import Partition, encode, object_key
 from contracts import Envelope
 from tributary.lake.archive import ArchiveObject, list_objects
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 COMPACTED = "compacted-"
 
@@ -66,7 +69,7 @@ def compacted_id(ids: list[str]) -> str:
     return f"{COMPACTED}{digest}"
 
 
-def _read(s3: Any, bucket: str, obj: ArchiveObject) -> list[Envelope]:
+def _read(s3: S3Client, bucket: str, obj: ArchiveObject) -> list[Envelope]:
     """Every envelope of ``obj``.
 
     Raises:
@@ -88,7 +91,7 @@ def _read(s3: Any, bucket: str, obj: ArchiveObject) -> list[Envelope]:
     return events
 
 
-def compact(s3: Any, bucket: str, *, before: datetime, dry_run: bool = False) -> CompactReport:
+def compact(s3: S3Client, bucket: str, *, before: datetime, dry_run: bool = False) -> CompactReport:
     """Compact every partition of ``bucket`` whose hour ended at or before ``before``."""
     report = CompactReport()
     partitions: dict[Partition, list[ArchiveObject]] = defaultdict(list)
@@ -106,7 +109,7 @@ def compact(s3: Any, bucket: str, *, before: datetime, dry_run: bool = False) ->
 
 
 def _compact_partition(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     partition: Partition,
     objects: list[ArchiveObject],

@@ -17,7 +17,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver.domain import Partition
 from contracts import Envelope
@@ -25,6 +25,9 @@ from contracts.tables import Table, contract_tables
 from tributary.lake.archive import list_objects
 from tributary.lake.glue import DT_RANGE, raw_columns, storage_prefix
 from tributary.lake.rows import TableRows
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 HiveType = Any  # "string" | ("struct", [(name, HiveType)]) | ("array", HiveType)
 
@@ -137,7 +140,7 @@ class Conformance:
             self.problems.append(f"{where}: the view cannot type it: {self._rows.problems[-1]}")
 
 
-def check_archive(s3: Any, bucket: str) -> tuple[dict[str, Conformance], list[str]]:
+def check_archive(s3: S3Client, bucket: str) -> tuple[dict[str, Conformance], list[str]]:
     """Every archive object and line checked against its contract's Glue table; also the problems that
     belong to no table (objects of a contract with no table, objects that are not gzip)."""
     tables = {(t.type, t.version): t for t in contract_tables()}

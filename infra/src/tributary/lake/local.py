@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -19,6 +19,9 @@ from contracts.tables import Column, Table, contract_tables
 from tributary.lake.archive import ReadReport, decode_envelopes, fetch_all, list_objects
 from tributary.lake.result import LakeError, QueryResult
 from tributary.lake.rows import TableRows
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 DUCKDB_TYPES = {
     "string": "VARCHAR",
@@ -45,7 +48,7 @@ def tables_named(sql: str, tables: list[Table]) -> list[Table]:
 class LocalLake:
     """In-memory DuckDB tables over the archive in ``bucket`` (read through the boto3 client ``s3``)."""
 
-    def __init__(self, s3: Any, bucket: str, *, threads: int = 2) -> None:
+    def __init__(self, s3: S3Client, bucket: str, *, threads: int = 2) -> None:
         self._s3 = s3
         self._bucket = bucket
         self.tables = contract_tables()

@@ -7,12 +7,16 @@ letters in ``ok`` were delivered and may be deleted from the DLQ; the others sta
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import ContractError
 from shared.messages import parse_envelope
 from tributary.operators.batches import BatchResult, put_events, send_messages
 from tributary.operators.letters import Letter
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 
 class Destination(Protocol):
@@ -36,7 +40,7 @@ def _attributes(letter: Letter) -> dict[str, Any]:
 class QueueDestination:
     """The service's own queue: the body goes back as it was, with its attributes."""
 
-    def __init__(self, *, sqs: Any, url: str) -> None:
+    def __init__(self, *, sqs: SQSClient, url: str) -> None:
         self._sqs = sqs
         self._url = url
         self.name = "queue " + url.rstrip("/").rsplit("/", 1)[-1]
@@ -66,7 +70,7 @@ def bus_entry(letter: Letter, bus_name: str) -> dict[str, Any] | None:
 class BusDestination:
     """The bus: every current rule evaluates the event again, so every subscriber gets it (idempotently)."""
 
-    def __init__(self, *, events: Any, bus_name: str) -> None:
+    def __init__(self, *, events: EventBridgeClient, bus_name: str) -> None:
         self._events = events
         self._bus = bus_name
         self.name = f"bus {bus_name}"

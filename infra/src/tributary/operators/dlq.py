@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import structlog
 
@@ -33,6 +33,10 @@ from tributary.operators.ratelimit import TokenBucket
 from tributary.operators.redrive import MessageMover, RedriveOptions, RedriveReport, kind_of
 from tributary.operators.scan import queue_counts
 from tributary.operators.target import QueuePair, queue_arn
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +63,8 @@ def _move_task_misfit(options: RedriveOptions, to: str, rate: float | None) -> s
 
 def redrive(
     *,
-    sqs: Any,
-    events: Any,
+    sqs: SQSClient,
+    events: EventBridgeClient,
     pair: QueuePair,
     bus_name: str,
     to: Literal["queue", "bus"] = "queue",
@@ -109,7 +113,7 @@ def redrive(
 
 
 def _move_with_task(
-    sqs: Any,
+    sqs: SQSClient,
     pair: QueuePair,
     opts: RedriveOptions,
     rate: float | None,
@@ -187,7 +191,7 @@ class PurgeReport:
 
 def purge(
     *,
-    sqs: Any,
+    sqs: SQSClient,
     dlq_url: str,
     selector: Selector | None = None,
     save: IO[str] | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +19,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.manifest import ServiceManifest
 from tributary.operators.scan import QueueCounts, peek, queue_counts
 from tributary.operators.target import QueuePair, Target, TargetError, queue_name
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +34,7 @@ class Age:
     source: str  # "cloudwatch", "peek", "peek (skipped)", "empty"
 
 
-def cloudwatch_age(cloudwatch: Any, name: str, *, now: datetime | None = None) -> float | None:
+def cloudwatch_age(cloudwatch: CloudWatchClient, name: str, *, now: datetime | None = None) -> float | None:
     """The latest ``ApproximateAgeOfOldestMessage`` of the last 15 minutes, if CloudWatch has one."""
     end = now or datetime.now(UTC)
     try:
@@ -49,14 +54,16 @@ def cloudwatch_age(cloudwatch: Any, name: str, *, now: datetime | None = None) -
     return float(max(points, key=lambda p: p["Timestamp"])["Maximum"])
 
 
-def peek_age(sqs: Any, url: str, *, now: datetime | None = None) -> float | None:
+def peek_age(sqs: SQSClient, url: str, *, now: datetime | None = None) -> float | None:
     """The age of the oldest of up to 10 peeked messages (the emulators hand out the oldest first)."""
     letters = peek(sqs, url, count=10, visibility_s=10, wait_s=0)
     sent = [le.sent_at for le in letters if le.sent_at]
     return ((now or datetime.now(UTC)) - min(sent)).total_seconds() if sent else None
 
 
-def oldest_age(*, cloudwatch: Any, sqs: Any, name: str, url: str, counts: QueueCounts, may_peek: bool) -> Age:
+def oldest_age(
+    *, cloudwatch: CloudWatchClient, sqs: SQSClient, name: str, url: str, counts: QueueCounts, may_peek: bool
+) -> Age:
     if counts.visible + counts.in_flight == 0:
         return Age(seconds=None, source="empty")
     seconds = cloudwatch_age(cloudwatch, name)
@@ -194,7 +201,9 @@ def topology(target: Target) -> list[ServiceTopology]:
     return out
 
 
-def _rule(events: Any, rule: str, bus: str, problems: list[str]) -> tuple[str | None, list[str]]:
+def _rule(
+    events: EventBridgeClient, rule: str, bus: str, problems: list[str]
+) -> tuple[str | None, list[str]]:
     try:
         state = str(events.describe_rule(Name=rule, EventBusName=bus).get("State", "?"))
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=bus).get("Targets", [])

@@ -14,9 +14,12 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 NOT_OFFERED_CODES = frozenset(
     {
@@ -54,7 +57,7 @@ class MoveTaskState:
         return self.status in FINAL_STATUSES
 
 
-def start_move_task(sqs: Any, *, source_arn: str, destination_arn: str, rate: int | None = None) -> str:
+def start_move_task(sqs: SQSClient, *, source_arn: str, destination_arn: str, rate: int | None = None) -> str:
     """Start moving every message of the DLQ ``source_arn`` to ``destination_arn``; returns the task handle.
 
     Raises:
@@ -77,7 +80,7 @@ def start_move_task(sqs: Any, *, source_arn: str, destination_arn: str, rate: in
         raise MoveTaskRefused("NotImplemented", str(exc)) from exc
 
 
-def task_state(sqs: Any, *, source_arn: str, handle: str) -> MoveTaskState:
+def task_state(sqs: SQSClient, *, source_arn: str, handle: str) -> MoveTaskState:
     """The task's current state. AWS lists the newest task first and drops the handle once it has ended."""
     results = sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", [])
     mine = next((r for r in results if r.get("TaskHandle") == handle), results[0] if results else None)
@@ -93,7 +96,7 @@ def task_state(sqs: Any, *, source_arn: str, handle: str) -> MoveTaskState:
 
 
 def follow_move_task(
-    sqs: Any,
+    sqs: SQSClient,
     *,
     source_arn: str,
     handle: str,

@@ -18,13 +18,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tributary.operators.batches import delete_messages
 from tributary.operators.destinations import Destination
 from tributary.operators.letters import Letter, Selector
 from tributary.operators.ratelimit import TokenBucket, Unlimited
 from tributary.operators.scan import Held, InFlightLimit, queue_counts, receive
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +91,7 @@ class MessageMover:
     def __init__(
         self,
         *,
-        sqs: Any,
+        sqs: SQSClient,
         dlq_url: str,
         destination: Destination | None,
         options: RedriveOptions,

@@ -1,7 +1,7 @@
 """Replay: archived events back onto the bus, or straight into one service's queue.
 
-The archive is ``events/type=<t>/version=<v>/dt=<YYYY-MM-DD>/hour=<HH>/<flush>.ndjson.gz``, one envelope
-per line, partitioned by the event's own time (see ``archiver.domain``). A replay lists only the
+The archive's key layout is the archiver's (``archiver.domain``: type, version, day and hour of the event's
+own time), one envelope per line; keys are read back with the lake's parser. A replay lists only the
 partitions in range — one prefix per type, version and day, hours outside the range skipped by key — reads
 them in time order, keeps the events whose ``time`` is in ``[since, until)`` (each id once), and publishes:
 
@@ -24,14 +24,20 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import batched
-from typing import Any, Protocol
-from urllib.parse import quote, unquote
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote
 
+from archiver.domain import PREFIX, partition_prefix
 from shared.manifest import ServiceManifest
+from tributary.lake.archive import parse_key
 from tributary.operators.batches import BatchResult, put_events, send_messages
 from tributary.operators.ratelimit import TokenBucket, Unlimited
 
-PREFIX = "events/"
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
 Event = dict[str, Any]
 
 
@@ -55,7 +61,7 @@ class ArchiveQuery:
         return self.since <= at < self.until
 
 
-def _children(s3: Any, bucket: str, prefix: str, key: str) -> list[str]:
+def _children(s3: S3Client, bucket: str, prefix: str, key: str) -> list[str]:
     """The ``key=value`` values one level below ``prefix``."""
     values = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
@@ -74,29 +80,29 @@ def _days(since: datetime, until: datetime) -> Iterator[str]:
         day += timedelta(days=1)
 
 
-def archive_keys(s3: Any, bucket: str, query: ArchiveQuery) -> list[str]:
+def archive_keys(s3: S3Client, bucket: str, query: ArchiveQuery) -> list[str]:
     """The objects of every partition in range, oldest hour first."""
     first_hour = query.since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     found: list[tuple[str, str]] = []
-    for type_ in _children(s3, bucket, PREFIX, "type"):
-        type_prefix = f"{PREFIX}type={quote(type_, safe='._-')}/"
-        for version in _children(s3, bucket, type_prefix, "version"):
+    for type_ in _children(s3, bucket, f"{PREFIX}/", "type"):
+        for version in _children(s3, bucket, partition_prefix(type_), "version"):
             if not version.isdigit() or not query.wants(type_, int(version)):
                 continue
             for day in _days(query.since, query.until):
-                prefix = f"{type_prefix}version={version}/dt={day}/"
+                prefix = partition_prefix(type_, int(version), day)
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                     for obj in page.get("Contents", []):
-                        hour = obj["Key"][len(prefix) :].partition("/")[0].removeprefix("hour=")
-                        if not hour.isdigit():
+                        parsed = parse_key(obj["Key"])  # None: not an object the archiver writes
+                        if parsed is None or not parsed.partition.hour.isdigit():
                             continue
+                        hour = parsed.partition.hour
                         start = datetime.fromisoformat(f"{day}T{int(hour):02d}:00:00+00:00")
                         if first_hour <= start < query.until:
                             found.append((f"{day}/{hour}", obj["Key"]))
     return [key for _, key in sorted(found)]
 
 
-def read_object(s3: Any, bucket: str, key: str) -> list[Event]:
+def read_object(s3: S3Client, bucket: str, key: str) -> list[Event]:
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return [json.loads(line) for line in gzip.decompress(body).splitlines() if line.strip()]
 
@@ -114,7 +120,7 @@ def detail_type(event: Event) -> str:
 
 
 class BusPublisher:
-    def __init__(self, *, events: Any, bus_name: str) -> None:
+    def __init__(self, *, events: EventBridgeClient, bus_name: str) -> None:
         self._events = events
         self._bus = bus_name
         self.name = f"bus {bus_name}"
@@ -138,7 +144,7 @@ class BusPublisher:
 class QueuePublisher:
     """One service's queue, each event wrapped as its rule would have delivered it."""
 
-    def __init__(self, *, sqs: Any, url: str, queue_arn: str, replay_name: str) -> None:
+    def __init__(self, *, sqs: SQSClient, url: str, queue_arn: str, replay_name: str) -> None:
         _, _, _, region, account, name = queue_arn.split(":", 5)
         self._sqs = sqs
         self._url = url
@@ -202,7 +208,7 @@ class ReplayReport:
 
 def replay(
     *,
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     query: ArchiveQuery,
     publisher: Publisher | None,

@@ -17,14 +17,18 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from tributary.operators.batches import change_visibility
 from tributary.operators.letters import Letter, letter_from_message
 
-SYSTEM_ATTRIBUTES = ["SentTimestamp", "ApproximateReceiveCount"]
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import MessageSystemAttributeNameType
+
+SYSTEM_ATTRIBUTES: list[MessageSystemAttributeNameType] = ["SentTimestamp", "ApproximateReceiveCount"]
 
 
 class InFlightLimit(RuntimeError):
@@ -44,7 +48,7 @@ class QueueCounts:
         return self.visible + self.in_flight + self.delayed
 
 
-def queue_counts(sqs: Any, url: str) -> QueueCounts:
+def queue_counts(sqs: SQSClient, url: str) -> QueueCounts:
     attrs = sqs.get_queue_attributes(
         QueueUrl=url,
         AttributeNames=[
@@ -60,7 +64,9 @@ def queue_counts(sqs: Any, url: str) -> QueueCounts:
     )
 
 
-def receive(sqs: Any, url: str, *, max_messages: int, visibility_s: int, wait_s: int = 1) -> list[Letter]:
+def receive(
+    sqs: SQSClient, url: str, *, max_messages: int, visibility_s: int, wait_s: int = 1
+) -> list[Letter]:
     """Up to ``max_messages`` (≤ 10) messages, hidden for ``visibility_s``, decoded as :class:`Letter`.
 
     Raises:
@@ -85,7 +91,7 @@ def receive(sqs: Any, url: str, *, max_messages: int, visibility_s: int, wait_s:
 class Held:
     """Messages a reader holds invisible, by message id (the latest receipt handle wins); thread-safe."""
 
-    def __init__(self, sqs: Any, url: str) -> None:
+    def __init__(self, sqs: SQSClient, url: str) -> None:
         self._sqs = sqs
         self._url = url
         self._letters: dict[str, Letter] = {}
@@ -128,7 +134,7 @@ class Held:
         return sum(ok for ok, _ in results), sum(failed for _, failed in results)
 
 
-def peek(sqs: Any, url: str, *, count: int, visibility_s: int = 30, wait_s: int = 1) -> list[Letter]:
+def peek(sqs: SQSClient, url: str, *, count: int, visibility_s: int = 30, wait_s: int = 1) -> list[Letter]:
     """Up to ``count`` messages, read and released again: nothing is consumed.
 
     Each message is hidden for at most ``visibility_s`` (until the peek ends, normally well under that) and

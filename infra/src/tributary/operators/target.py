@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -21,6 +21,9 @@ from botocore.exceptions import ClientError
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import REGION, emulator_client
 from tributary.stack import read_stack_file
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
@@ -126,7 +129,7 @@ class Target:
             raise
 
 
-def queue_arn(sqs: Any, url: str) -> str:
+def queue_arn(sqs: SQSClient, url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 

@@ -71,18 +71,21 @@ def _segment(value: str) -> str:
     return quote(value, safe="._-")
 
 
+def partition_prefix(type_: str, version: int | None = None, dt: str | None = None) -> str:
+    """The key prefix, ending in ``/``, of every object of ``type_`` (of ``version``, of day ``dt``): what a
+    reader lists to visit only the partitions it wants. ``dt`` counts only with ``version``."""
+    segments = [PREFIX, f"type={_segment(type_)}"]
+    if version is not None:
+        segments.append(f"version={version}")
+        if dt is not None:
+            segments.append(f"dt={dt}")
+    return "/".join(segments) + "/"
+
+
 def object_key(partition: Partition, flush_id: str) -> str:
     """The object key of one flush's events of one partition."""
-    return "/".join(
-        [
-            PREFIX,
-            f"type={_segment(partition.type)}",
-            f"version={partition.version}",
-            f"dt={partition.dt}",
-            f"hour={partition.hour}",
-            f"{_segment(flush_id)}.ndjson.gz",
-        ]
-    )
+    day = partition_prefix(partition.type, partition.version, partition.dt)
+    return f"{day}hour={partition.hour}/{_segment(flush_id)}.ndjson.gz"
 
 
 def content_digest(event: Envelope) -> str:

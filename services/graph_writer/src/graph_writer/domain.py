@@ -102,7 +102,7 @@ def _cat_sighting(event: Envelope, data: CatSightingV1) -> GraphBatch:
         at=iso_utc(event),
         version=version,
     )
-    names = ()
+    names: tuple[MunicipalityName, ...] = ()
     if data.municipality_name is not None:
         names = (
             MunicipalityName(
@@ -185,7 +185,9 @@ def _order(version: Version) -> tuple[int, str]:
     return (version.ms, version.event_id)
 
 
-def _flag_latest[T](rows: list[T], key: Callable[[T], str], version: Callable[[T], Version]) -> list[T]:
+def _flag_latest[T: (DevicePlacement, CatSighting)](
+    rows: list[T], key: Callable[[T], str], version: Callable[[T], Version]
+) -> list[T]:
     winners = {id(row) for row in _newest(rows, key, version)}
     return [row if id(row) in winners else replace(row, latest=False) for row in rows]
 

@@ -158,8 +158,8 @@ class InMemoryStateStore:
             for k in seen:
                 del self.last_seen[k]
             counted = [k for k, (_, expires) in self.occurrences.items() if expires <= now]
-            for k in counted:
-                del self.occurrences[k]
+            for occurrence in counted:
+                del self.occurrences[occurrence]
             return len(gone) + len(cool) + len(seen) + len(counted)
 
 

@@ -23,11 +23,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 from shared.idempotency.decide import LedgerRow, ask_landed, decide
 from shared.idempotency.ports import Claim, Landed
 
@@ -55,7 +58,7 @@ class DynamoLedger:
     def __init__(
         self,
         *,
-        client: Any,
+        client: DynamoDBClient,
         table: str,
         window_s: float = 7 * 24 * 3600,
         clock: Callable[[], float] = time.time,

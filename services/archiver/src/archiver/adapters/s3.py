@@ -8,7 +8,7 @@ may have (:class:`~archiver.ports.WriteOutcomeUnknown`). The client's connect an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as NotConnected
@@ -16,11 +16,14 @@ from botocore.exceptions import ConnectionError as NotConnected
 from archiver.ports import WriteOutcomeUnknown
 from shared.errors import RetryableError
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 class S3ArchiveStore:
     """One bucket, through an injected boto3 ``s3`` client."""
 
-    def __init__(self, *, client: Any, bucket: str) -> None:
+    def __init__(self, *, client: S3Client, bucket: str) -> None:
         self._client = client
         self._bucket = bucket
         self.puts = 0

@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from graph_writer.adapters.cypher_store import CypherGraphStore
 from shared.errors import PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_neptunedata import NeptuneDataClient
 
 TRANSIENT_CODES = frozenset(
     {
@@ -85,7 +88,7 @@ class NeptuneGraphStore(CypherGraphStore):
     def __init__(
         self,
         *,
-        client: Any,
+        client: NeptuneDataClient,
         rows_per_call: int = 150,
         max_attempts: int = 6,
         backoff_max_s: float = 5.0,
@@ -114,5 +117,6 @@ class NeptuneGraphStore(CypherGraphStore):
             raise RetryableError(f"Neptune query failed ({code or _status(exc)}): {exc}") from exc
         except BotoCoreError as exc:
             raise RetryableError(f"Neptune unreachable: {exc}") from exc
-        results: list[dict[str, Any]] = response.get("results") or []
+        # the stub types ``results`` as any JSON document; openCypher answers with a list of rows
+        results = cast("list[dict[str, Any]]", response.get("results") or [])
         return results

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contracts import Envelope
 from ingest.ports import PublishFailure
 from shared.putevents import MAX_REQUEST_BYTES, Entry, PutEventsSender, envelope_entry
 from shared.tracing import Span, current_span
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
 
 
 class EventBridgePublisher:
@@ -28,7 +31,7 @@ class EventBridgePublisher:
     def __init__(
         self,
         *,
-        client: Any,
+        client: EventBridgeClient,
         bus_name: str,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_attempts: int = 5,

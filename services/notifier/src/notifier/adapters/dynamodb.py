@@ -24,13 +24,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
 from shared.errors import RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 LOG_INDEX = "log"
 _FINAL = {":f1": {"S": "sent"}, ":f2": {"S": "suppressed"}, ":f3": {"S": "abandoned"}}
@@ -52,7 +55,9 @@ def _conditional(exc: ClientError) -> bool:
 class DynamoStateStore:
     """The notifier's state in one DynamoDB table, through an injected boto3 ``dynamodb`` client."""
 
-    def __init__(self, *, client: Any, table: str, retention_s: float = DEFAULT_RETENTION_S) -> None:
+    def __init__(
+        self, *, client: DynamoDBClient, table: str, retention_s: float = DEFAULT_RETENTION_S
+    ) -> None:
         self._client = client
         self.table = table
         self.retention_s = retention_s

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.ports import SecretUnavailable
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 
 class SecretsManagerReader:
     """Reads ``SecretString`` of a secret through an injected boto3 ``secretsmanager`` client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: SecretsManagerClient) -> None:
         self._client = client
 
     def __call__(self, arn: str) -> str:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.model import Notification
 from notifier.rules.ruleset import SNS
 from shared.errors import PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
 
 _PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "AuthorizationError", "NotFound"})
 _MACHINES = ("sqs", "https", "http", "lambda", "firehose", "application")
@@ -38,7 +41,7 @@ def subject_of(notification: Notification) -> str:
 class SnsChannel:
     """Publishes to one topic through an injected boto3 ``sns`` client."""
 
-    def __init__(self, *, client: Any, topic_arn: str) -> None:
+    def __init__(self, *, client: SNSClient, topic_arn: str) -> None:
         self._client = client
         self.topic_arn = topic_arn
 

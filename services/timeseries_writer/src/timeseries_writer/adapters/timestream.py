@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
@@ -32,6 +32,9 @@ from tenacity.wait import WaitBaseT
 from shared.errors import PermanentError, RetryableError
 from timeseries_writer.adapters.keys import timestamp_ns
 from timeseries_writer.model import Point
+
+if TYPE_CHECKING:
+    from mypy_boto3_timestream_write import TimestreamWriteClient
 
 log = structlog.get_logger()
 
@@ -64,7 +67,7 @@ class TimestreamSeriesStore:
     def __init__(
         self,
         *,
-        client: Any,
+        client: TimestreamWriteClient,
         database: str,
         table: str,
         attempts: int = 5,
@@ -100,7 +103,8 @@ class TimestreamSeriesStore:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "RejectedRecordsException":
-                return _rejections(chunk, exc.response.get("RejectedRecords", []))
+                rejected = exc.response.get("RejectedRecords", [])  # a key the error's stub does not type
+                return _rejections(chunk, rejected if isinstance(rejected, list) else [])
             if code == "ValidationException":
                 reason = PermanentError(f"Timestream refused the write: {exc}")
                 return {p.event_id: reason for p in chunk}

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import RetryableError
 from timeseries_writer.model import DIMENSIONS, Bucket, SeriesAnswer, SeriesQuery, epoch_us
+
+if TYPE_CHECKING:
+    from mypy_boto3_timestream_query import TimestreamQueryClient
 
 _AGGREGATES = {"avg": "avg(value)", "min": "min(value)", "max": "max(value)", "sum": "sum(value)"}
 _AGGREGATES["count"] = "count(value)"
@@ -63,7 +66,7 @@ def parse_timestamp(text: str) -> datetime:
 class TimestreamSeriesReader:
     """Reads one Timestream table through an injected boto3 ``timestream-query`` client."""
 
-    def __init__(self, *, client: Any, database: str, table: str) -> None:
+    def __init__(self, *, client: TimestreamQueryClient, database: str, table: str) -> None:
         self._client = client
         self._source = f"{_identifier(database)}.{_identifier(table)}"
 
