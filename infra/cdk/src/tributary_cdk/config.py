@@ -37,7 +37,8 @@ class LambdaCompute:
     mapping with ``ReportBatchItemFailures``; ``handler`` is a module attribute built with
     :func:`shared.lambda_adapter.lambda_handler` (``archiver.lambda_main.handler``).
 
-    ``timeout_s`` defaults to the queue's visibility timeout (Lambda refuses a longer one).
+    ``timeout_s`` defaults to a sixth of the queue's visibility timeout, and may not exceed it (AWS
+    recommends the visibility timeout at six times the function's timeout).
     """
 
     handler: str
