@@ -142,23 +142,14 @@ class Stack:
             self.emulator.track_bucket(self.bucket)
             if self._aws_proxy:
                 self._proxy = self._exit.enter_context(AwsProxy(self.emulator.endpoint))
-            self._topology = provision(
-                sqs=self.client("sqs"),
-                events=self.client("events"),
-                s3=self.client("s3"),
-                sns=self.client("sns"),
-                bucket=self.bucket,
-                bus_name=self.bus_name,
-                manifests=self.manifests,
-            )
-            wants_tables = any(m.state_table for m in self.manifests)
-            self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
+            self._topology = self._provision()
             supervisor = Supervisor(
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
                 python=self._python,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
+                inherit_tributary_env=self.inherit_tributary_env,
             )
             self._exit.callback(supervisor.stop)
             self._supervisor = supervisor
@@ -193,6 +184,24 @@ class Stack:
         return handle  # closing the handle releases the lock
 
     # -- wiring ------------------------------------------------------------------------------------------
+
+    inherit_tributary_env = True
+    """Whether services see the host's ``TRIBUTARY_*`` variables (a deployed stack's see only their own)."""
+
+    def _provision(self) -> Topology:
+        """Build the topology on the emulator (here: from the manifests, through the APIs)."""
+        topology = provision(
+            sqs=self.client("sqs"),
+            events=self.client("events"),
+            s3=self.client("s3"),
+            sns=self.client("sns"),
+            bucket=self.bucket,
+            bus_name=self.bus_name,
+            manifests=self.manifests,
+        )
+        wants_tables = any(m.state_table for m in self.manifests)
+        self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
+        return topology
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` on this stack's emulator."""

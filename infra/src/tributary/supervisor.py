@@ -73,6 +73,8 @@ class Supervisor:
         python: the interpreter that runs services (default: this one, i.e. the workspace ``.venv``).
         health_timeout_s: how long a process may take to answer ``/healthz``.
         stop_timeout_s: how long processes may drain after SIGTERM before SIGKILL.
+        inherit_tributary_env: pass the host's ``TRIBUTARY_*`` variables on; without, a service gets only
+            what the stack and its spec give it (a deployed task definition's environment must be complete).
     """
 
     def __init__(
@@ -83,8 +85,10 @@ class Supervisor:
         python: Path | None = None,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
+        inherit_tributary_env: bool = True,
     ) -> None:
         self.data_dir = data_dir
+        self._inherit_tributary_env = inherit_tributary_env
         self.python = python or Path(sys.executable)
         self._base_env = dict(base_env)
         self._health_timeout_s = health_timeout_s
@@ -100,7 +104,8 @@ class Supervisor:
     def _environment(self, spec: ServiceSpec, replica: int, port: int) -> dict[str, str]:
         service_dir = self.data_dir / "services" / spec.name
         service_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "VIRTUAL_ENV"}
+        dropped = ("AWS_",) if self._inherit_tributary_env else ("AWS_", "TRIBUTARY_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k != "VIRTUAL_ENV"}
         env.update(self._base_env)
         env.update(
             PYTHONUNBUFFERED="1",
@@ -178,8 +183,13 @@ class Supervisor:
         log.info("service_killed", service=service, pids=killed)
         return killed
 
-    def restart(self, service: str) -> None:
-        """Stop a service's live processes gracefully, start each replica again on its port, wait healthy."""
+    def restart(self, service: str, spec: ServiceSpec | None = None) -> None:
+        """Stop a service's live processes gracefully, start each replica again on its port, wait healthy;
+        with ``spec``, in that spec's environment from now on (a new task definition revision)."""
+        if spec is not None:
+            if spec.name != service:
+                raise ValueError(f"spec of {spec.name!r} given to restart {service!r}")
+            self._specs[service] = spec
         procs = self._procs[service]
         stop_processes([p.proc for p in procs if p.alive], timeout_s=self._stop_timeout_s)
         for proc in procs:
