@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.manifest import ServiceManifest
 from tributary.cloudformation.assembly import StackArtifact, synthesize
@@ -130,7 +131,13 @@ class DeployedStack(Stack):
         arns = info.physical_ids("AWS::ECS::TaskDefinition")
         if len(arns) != 1:
             raise TaskDefinitionError(f"stack {info.name}: expected one task definition, found {len(arns)}")
-        task = self.client("ecs").describe_task_definition(taskDefinition=arns[0])["taskDefinition"]
+        try:
+            task = self.client("ecs").describe_task_definition(taskDefinition=arns[0])["taskDefinition"]
+        except (BotoCoreError, ClientError) as exc:
+            raise TaskDefinitionError(
+                f"{service}: {self.emulator.name} does not serve the deployed task definition"
+                f" (ECS DescribeTaskDefinition: {exc}); MiniStack does"
+            ) from exc
         containers = [c for c in task["containerDefinitions"] if c["name"] == CONTAINER]
         if not containers:
             raise TaskDefinitionError(
@@ -218,14 +225,23 @@ class DeployedStack(Stack):
         return ServiceSpec(manifest=manifest, env=env)
 
     def update_service(self, service: str, settings: Mapping[str, str]) -> DeployedStackInfo:
-        """A per-service deploy: the service's settings changed, its stack updated (the app synthesized
-        again), its processes restarted with the new task definition's environment; the rest keeps running.
-        """
+        """A per-service deploy: :meth:`prepare_update`, then :meth:`apply_update`."""
+        return self.apply_update(self.prepare_update(service, settings))
+
+    def prepare_update(self, service: str, settings: Mapping[str, str]) -> StackArtifact:
+        """Synthesize the app again with ``service``'s new settings; its stack, not deployed yet."""
         self.settings[service] = dict(settings)
         (artifact,) = [a for a in self.synthesize() if a.service == service]
+        return artifact
+
+    def apply_update(self, artifact: StackArtifact) -> DeployedStackInfo:
+        """Update the service's stack (a new task definition revision) and restart only its processes,
+        each drained first, with the new revision's environment; the other services keep running."""
+        if artifact.service is None:
+            raise ValueError(f"{artifact.name} is not a service stack")
         info = self.deploy(artifact)
-        manifest = next(m for m in self.manifests if m.name == service)
-        self.supervisor.restart(service, self._spec(manifest))
+        manifest = next(m for m in self.manifests if m.name == artifact.service)
+        self.supervisor.restart(artifact.service, self._spec(manifest))
         self.write_stack_file()
         return info
 
