@@ -97,7 +97,7 @@ def _exists(cfn: Any, name: str) -> bool:
         if "does not exist" in str(exc):
             return False
         raise
-    return stack["StackStatus"] != "DELETE_COMPLETE"
+    return bool(stack["StackStatus"] != "DELETE_COMPLETE")
 
 
 def _wait(cfn: Any, name: str, *, timeout_s: float, poll_s: float) -> str:
@@ -105,7 +105,7 @@ def _wait(cfn: Any, name: str, *, timeout_s: float, poll_s: float) -> str:
     status = "?"
     while time.monotonic() < deadline:
         (stack,) = cfn.describe_stacks(StackName=name)["Stacks"]
-        status = stack["StackStatus"]
+        status = str(stack["StackStatus"])
         if status in DONE:
             return status
         if status.endswith(FAILED_SUFFIXES):
