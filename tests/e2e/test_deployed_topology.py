@@ -127,8 +127,9 @@ def test_the_e2e_flows_pass_on_the_deployed_topology(deployed: DeployedStack, tm
     assert f"e2e: on the stack in {deployed.stack_file}" in output, output[-3000:]
     summary = output.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    # Only the crash tests skip: they kill and restart workers of a stack of their own.
     skipped = [line for line in output.splitlines() if line.startswith("SKIPPED")]
-    assert skipped == [], skipped
+    assert all("the crash test needs a local stack" in line for line in skipped), skipped
     print(summary)
 
 
