@@ -10,8 +10,8 @@ from contracts import Envelope
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import envelope, rule_body
 from shared.worker import BatchLimits, InFlight, PollSettings, Worker
-from tests.support.envelopes import envelope, rule_body
 
 
 class SlowHandler:

@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import E2E_SERVICE_ENV, e2e_emulators
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.cloudformation.deployed import PLACEMENT, DeployedStack
 from tributary.cloudformation.placeholders import MINISTACK_UNSERVED

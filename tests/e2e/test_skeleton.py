@@ -9,7 +9,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.support.waiting import wait_for
+from shared.testkit.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import domain_events, invalid_events
 

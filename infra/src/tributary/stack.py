@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -32,9 +32,12 @@ from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
 from tributary.provision import Topology, provision, serves_dynamodb
-from tributary.supervisor import ServiceSpec, Supervisor
+from tributary.supervisor import LAUNCHER, ServiceSpec, Supervisor
 from tributary.trace_collector import TraceCollector
 from tributary.watcher import DlqWatcher
+
+if TYPE_CHECKING:
+    from tributary.console.server import ConsoleServer
 
 log = structlog.get_logger(__name__)
 
@@ -67,10 +70,13 @@ class Stack:
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
         python: the interpreter that runs services (default: this one).
+        launcher: what it runs, followed by the service name (default: ``-m shared.run``).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
         aws_proxy: route each service's AWS calls through its own listener of an
             :class:`~tributary.awsproxy.AwsProxy` (:attr:`proxy`: call counts per hop, injected throttling).
+        console: serve the console (:mod:`tributary.console`) from a thread of this process, on a free
+            port of 127.0.0.1 (``console_url`` in ``stack.json``).
     """
 
     def __init__(
@@ -85,10 +91,12 @@ class Stack:
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         replicas: Mapping[str, int] | None = None,
         python: Path | None = None,
+        launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
         watch_dlqs_s: float | None = 5.0,
         aws_proxy: bool = False,
+        console: bool = True,
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
@@ -100,11 +108,14 @@ class Stack:
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
         self._replicas = dict(replicas or {})
         self._python = python
+        self._launcher = tuple(launcher)
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._watch_dlqs_s = watch_dlqs_s
         self._aws_proxy = aws_proxy
         self._proxy: AwsProxy | None = None
+        self._console = console
+        self._console_url: str | None = None
         self._topology: Topology | None = None
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
@@ -147,6 +158,7 @@ class Stack:
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
                 python=self._python,
+                launcher=self._launcher,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
                 inherit_tributary_env=self.inherit_tributary_env,
@@ -155,6 +167,7 @@ class Stack:
             self._supervisor = supervisor
             supervisor.start([self._spec(m) for m in self.manifests], replicas=self._replicas)
             self._start_watcher()
+            self._start_console()
             self._exit.callback(self.stack_file.unlink, missing_ok=True)
             self.write_stack_file()
         except BaseException:
@@ -242,6 +255,21 @@ class Stack:
         )
         watcher.start()
         self._exit.callback(watcher.stop)
+
+    def _start_console(self) -> None:
+        """The console, reading this stack's description in process (what ``stack.json`` holds)."""
+        if not self._console:
+            return
+        from tributary.console.server import ConsoleServer  # FastAPI and uvicorn only when serving it
+        from tributary.console.source import StackSource
+
+        server = ConsoleServer(StackSource(self.describe, manifests=self.manifests))
+        self._console_url = server.start()
+        self._exit.callback(self._stop_console, server)
+
+    def _stop_console(self, server: ConsoleServer) -> None:
+        self._console_url = None
+        server.stop()
 
     def _spec(self, manifest: ServiceManifest) -> ServiceSpec:
         env: dict[str, str] = {}
@@ -336,6 +364,7 @@ class Stack:
             "services": services,
             "data_dir": str(self.data_dir),
             "traces": str(self.traces.path),
+            "console_url": self._console_url,
             "pid": os.getpid(),
         }
 

@@ -55,6 +55,11 @@ class WorkerSettings(ServiceSettings):
     backoff_base_s: float = Field(default=2.0, ge=0)
     backoff_max_s: float = Field(default=300.0, ge=1, le=43200)
 
+    def lambda_refusal(self) -> str | None:
+        """Why these settings cannot run under AWS Lambda (an embedded store would live in one execution
+        environment's ``/tmp`` and vanish with it), or ``None``; checked before anything is built."""
+        return None
+
     def limits(self) -> BatchLimits:
         return BatchLimits(
             max_events=self.batch_max_events,

@@ -7,11 +7,12 @@ at a time, each to ``CREATE_COMPLETE``, and reads the topology back from what wa
 the stack outputs, bus, rules and queue ARNs from the emulator's APIs, bucket, table and topic names from
 the task definitions.
 
-Each service then runs as a host process with exactly the environment its deployed task definition gives
-its container (ECS ``DescribeTaskDefinition``), only the container's placement mapped to the host (listen
-address, port and data folder, as the ECS agent maps port and volume) and the task role's stand-in added
-(the emulator's endpoint and credentials). The host's own ``TRIBUTARY_*`` variables are not passed on, so
-a variable missing from the task definition, or a wrong one, fails here.
+Each service then runs as a host process, the task definition's command (``tributary-service <svc>``) as
+the supervisor's ``python -m shared.run <svc>``, with exactly the environment its deployed task
+definition gives its container (ECS ``DescribeTaskDefinition``), only the container's placement mapped to
+the host (listen address, port and data folder, as the ECS agent maps port and volume) and the task role's
+stand-in added (the emulator's endpoint and credentials). The host's own ``TRIBUTARY_*`` variables are
+not passed on, so a variable missing from the task definition, or a wrong one, fails here.
 
 :meth:`DeployedStack.update_service` is a per-service deploy: synthesize with new settings, update that
 one stack, restart that service's processes with the new revision's environment; the others keep running.
@@ -38,6 +39,9 @@ log = structlog.get_logger(__name__)
 
 DEPLOYED_BY = "cloudformation"
 CONTAINER = "app"
+# The container's command: the services' one entry point (console script of ``shared.run``, which is what
+# the supervisor's launcher runs on the host), followed by the service name.
+SERVICE_COMMAND = "tributary-service"
 # The container's placement, which the host maps: every task definition must declare them.
 PLACEMENT = ("TRIBUTARY_HTTP_HOST", "TRIBUTARY_HTTP_PORT", "TRIBUTARY_DATA_DIR")
 TOPIC_PREFIX, TOPIC_SUFFIX = "TRIBUTARY_TOPIC_", "_ARN"
@@ -142,6 +146,12 @@ class DeployedStack(Stack):
         if not containers:
             raise TaskDefinitionError(
                 f"stack {info.name}: its task definition has no {CONTAINER!r} container"
+            )
+        command = containers[0].get("command")
+        if command != [SERVICE_COMMAND, service]:
+            raise TaskDefinitionError(
+                f"{service}: the task definition runs {command!r}, not the services' entry point"
+                f" {[SERVICE_COMMAND, service]!r} (what the host runs as `python -m shared.run {service}`)"
             )
         env = {e["name"]: e["value"] for e in containers[0].get("environment", [])}
         if containers[0].get("secrets"):
