@@ -121,3 +121,10 @@ def test_a_stack_that_rolls_back_raises_with_each_failed_resource() -> None:
         "stack broken: ROLLBACK_COMPLETE\n  rolled back"
         "\n  Alarm (AWS::CloudWatch::Alarm): Fn::Select requires a list argument"
     )
+
+
+def test_a_template_over_the_inline_limit_needs_a_staging_bucket() -> None:
+    """CloudFormation takes 51,200 bytes inline; a larger template goes through the bootstrap bucket."""
+    big = _queue_template(30) | {"Description": "x" * 52_000}
+    with pytest.raises(DeployError, match="needs a staging bucket"):
+        deploy_stack(_RolledBack(), "big", big, poll_s=0.01, timeout_s=5)

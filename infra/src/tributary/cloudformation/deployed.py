@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.manifest import ServiceManifest
 from tributary.cloudformation.assembly import StackArtifact, synthesize
-from tributary.cloudformation.deployer import DeployedStackInfo, bootstrap, deploy_stack
+from tributary.cloudformation.deployer import DeployedStackInfo, Staging, bootstrap, deploy_stack
 from tributary.cloudformation.placeholders import substitute
 from tributary.provision import QueueInfo, Topology
 from tributary.stack import Stack, StackError
@@ -82,6 +82,7 @@ class DeployedStack(Stack):
         self.placeholders: dict[str, dict[str, str]] = {}
         self._task_env: dict[str, dict[str, str]] = {}
         self._stack_of: dict[str, str] = {}
+        self._staging: Staging | None = None
 
     # -- deploying ---------------------------------------------------------------------------------------
 
@@ -112,7 +113,11 @@ class DeployedStack(Stack):
         """Create or update one stack (placeholders for what the emulator cannot create) and wait."""
         template, substituted = substitute(artifact.template, self.emulator.name)
         info = deploy_stack(
-            self.client("cloudformation"), artifact.name, template, timeout_s=self._stack_timeout_s
+            self.client("cloudformation"),
+            artifact.name,
+            template,
+            staging=self._staging,
+            timeout_s=self._stack_timeout_s,
         )
         self.stacks[artifact.name] = info
         self.placeholders[artifact.name] = substituted
@@ -122,7 +127,9 @@ class DeployedStack(Stack):
         return info
 
     def _provision(self) -> Topology:
-        bootstrap(self.client("ssm"))
+        account = self.client("sts").get_caller_identity()["Account"]
+        self._staging = bootstrap(self.client("ssm"), self.client("s3"), account=account, region=self.region)
+        self.emulator.track_bucket(self._staging.bucket)
         for artifact in self.synthesize():
             self.deploy(artifact)
         self._dynamodb = any(
