@@ -1,7 +1,7 @@
 # Tributary: one entry point for developers and CI.
 #
-#   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
-#                  .ministack-venv)
+#   make install   tools (.tools/uv), the workspace (.venv), the emulators' own venvs (.localstack-venv,
+#                  .ministack-venv) and InfluxDB's server (influxd, for the series readers' contract suite)
 #   make test      install, lint, then the whole pytest suite, ending with the slowest 15 tests of the run
 #                  (installs Debian's chromium when missing: the console's browser test drives it)
 #   make test-fast install, lint, then the unit and service tests without emulators (the inner loop, < 3 min)
@@ -23,7 +23,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth deploy-local clean
+.PHONY: install tools check-py313 check-node influxdb chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth deploy-local clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -59,7 +59,18 @@ endif
 WORKSPACE_MANIFESTS = pyproject.toml $(sort $(wildcard */pyproject.toml services/*/pyproject.toml infra/cdk/pyproject.toml))
 RUN := $(UV) run --no-sync
 
-install: tools venv localstack-venv ministack-venv check-node
+install: tools venv localstack-venv ministack-venv check-node influxdb
+
+# influxd, which services/timeseries_writer/tests/test_readers.py starts on 127.0.0.1 to hold the InfluxDB
+# reader to DuckDB's answers: Debian's influxdb package (1.x, which serves InfluxQL), installed with apt-get
+# when missing (as root, or through sudo).
+influxdb:
+	@if ! command -v influxd >/dev/null 2>&1; then \
+		echo "install: influxdb (influxd) with apt-get"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends influxdb >/dev/null \
+			|| { echo "install: could not apt-get install influxdb; install influxd (InfluxDB 1.x) yourself" >&2; exit 1; }; \
+	fi
 
 tools:
 	@if [ ! -x "$(UV)" ] || [ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \
@@ -164,9 +175,11 @@ bench: install
 	$(RUN) python bench/pipeline_bench.py $(BENCH_ARGS)
 
 # jsii warns on every start when Node.js is past its end of life (the machine's 20 is); it still works.
+# Synth checks the templates, so it says plain HTTP on purpose (no certificate here); a deployment sets
+# ingest_certificate_arn, or synth refuses an internet-facing ingest without one.
 synth: install
 	cd infra/cdk && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=$$(node --version | sed -E 's/^v([0-9]+).*/\1/') \
-		../../.venv/bin/python -m tributary_cdk.app
+		CDK_CONTEXT_JSON='{"tributary": {"ingest_plain_http": true}}' ../../.venv/bin/python -m tributary_cdk.app
 
 # The CDK app's stacks deployed into the emulator's CloudFormation (MiniStack unless EMULATOR=localstack),
 # every service run with its deployed task definition's environment; Ctrl-C stops it all.

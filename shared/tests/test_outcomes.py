@@ -6,6 +6,7 @@ import random
 from dataclasses import replace
 
 from shared.errors import ContractError, RetryableError
+from shared.idempotency import IdConflict
 from shared.messages import Message
 from shared.outcomes import MAX_MESSAGE_ATTRIBUTES, RetryPolicy, sort_outcomes
 
@@ -78,3 +79,11 @@ def test_a_dead_letter_keeps_within_the_sqs_attribute_limit() -> None:
     [second] = sort_outcomes([(again, ContractError("worse"))], service="svc2", policy=RetryPolicy()).dead
     assert len(second.attributes) == MAX_MESSAGE_ATTRIBUTES
     assert second.attributes["tributary.service"] == "svc2"
+
+
+def test_a_permanent_error_may_name_a_more_precise_reason() -> None:
+    """An id conflict is dead-lettered with reason ``id_conflict`` (the subclass's ``reason``)."""
+    outcomes = sort_outcomes([(_message(), IdConflict("id reused"))], service="s", policy=RetryPolicy())
+    [letter] = outcomes.dead
+    assert letter.attributes["tributary.reason"] == "id_conflict"
+    assert letter.attributes["tributary.error_type"] == "IdConflict"

@@ -38,17 +38,19 @@ def test_table_keeps_24_hours_in_memory_and_a_year_on_magnetic(series: Template)
 
 
 def test_role_writes_records_to_its_table_only(series: Template) -> None:
-    """WriteRecords on the table (its ARN built from database and table name, not the resource's Arn
-    attribute, which an emulator mocking Timestream leaves `unknown`); DescribeEndpoints (resource '*' is
-    all IAM allows for it)."""
+    """WriteRecords and Select (the read API) on the table, its ARN built from database and table name (not
+    the resource's Arn attribute, which an emulator mocking Timestream leaves `unknown`); DescribeEndpoints
+    (resource '*' is all IAM allows for it)."""
     timestream = {
-        actions_of(s)[0]: s["Resource"]
+        action: s["Resource"]
         for s in role_statements(series, "TaskRole")
-        if any(a.startswith("timestream:") for a in actions_of(s))
+        for action in actions_of(s)
+        if action.startswith("timestream:")
     }
-    assert timestream["timestream:DescribeEndpoints"] == "*"
+    assert timestream.pop("timestream:DescribeEndpoints") == "*"
+    assert timestream["timestream:Select"] == timestream["timestream:WriteRecords"]
     table_arn = timestream.pop("timestream:WriteRecords")
-    assert list(timestream) == ["timestream:DescribeEndpoints"]
+    assert list(timestream) == ["timestream:Select"]
     joined = "".join(
         p if isinstance(p, str) else "<" + next(iter(p.values())) + ">" for p in table_arn["Fn::Join"][1]
     )

@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -25,9 +25,11 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 import structlog
 
+from shared.credential_stores import CredentialStore, FileCredentialStore
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
 from tributary.awsproxy import AwsProxy
+from tributary.credentials import LOCAL_PRODUCER, StackKeys, issue_stack_keys, local_store_path
 from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
@@ -69,6 +71,8 @@ class Stack:
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
+        own_data_dirs: services whose replicas each get their own data folder, as separate tasks (hosts) have;
+            by default a service's replicas share one (see :class:`~tributary.supervisor.Supervisor`).
         python: the interpreter that runs services (default: this one).
         launcher: what it runs, followed by the service name (default: ``-m shared.run``).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
@@ -90,6 +94,7 @@ class Stack:
         region: str = REGION,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         replicas: Mapping[str, int] | None = None,
+        own_data_dirs: Collection[str] = (),
         python: Path | None = None,
         launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
@@ -107,6 +112,7 @@ class Stack:
         self.region = region
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
         self._replicas = dict(replicas or {})
+        self._own_data_dirs = tuple(own_data_dirs)
         self._python = python
         self._launcher = tuple(launcher)
         self._health_timeout_s = health_timeout_s
@@ -120,6 +126,7 @@ class Stack:
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
         self._exit = ExitStack()
+        self._keys: StackKeys | None = None
         self.traces = TraceCollector(self.data_dir / TRACES_FILE)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -154,6 +161,7 @@ class Stack:
             if self._aws_proxy:
                 self._proxy = self._exit.enter_context(AwsProxy(self.emulator.endpoint))
             self._topology = self._provision()
+            self._keys = issue_stack_keys(self._credential_store())
             supervisor = Supervisor(
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
@@ -162,6 +170,7 @@ class Stack:
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
                 inherit_tributary_env=self.inherit_tributary_env,
+                own_data_dirs=self._own_data_dirs,
             )
             self._exit.callback(supervisor.stop)
             self._supervisor = supervisor
@@ -200,6 +209,10 @@ class Stack:
 
     inherit_tributary_env = True
     """Whether services see the host's ``TRIBUTARY_*`` variables (a deployed stack's see only their own)."""
+
+    def _credential_store(self) -> CredentialStore:
+        """Where ingest reads producer credentials (here: the stack's file, ``TRIBUTARY_AUTH_STORE``)."""
+        return FileCredentialStore(self.credential_path)
 
     def _provision(self) -> Topology:
         """Build the topology on the emulator (here: from the manifests, through the APIs)."""
@@ -244,8 +257,13 @@ class Stack:
         if not self._watch_dlqs_s or not ingest_url or not self.topology.queues:
             return
 
+        headers = {"authorization": f"Bearer {self.keys.platform}"}
+
         def publish(events: list[dict[str, Any]]) -> None:
-            httpx.post(f"{ingest_url}/v1/events", json={"events": events}, timeout=10).raise_for_status()
+            response = httpx.post(
+                f"{ingest_url}/v1/events", json={"events": events}, headers=headers, timeout=10
+            )
+            response.raise_for_status()
 
         watcher = DlqWatcher(
             sqs=self.client("sqs"),
@@ -287,6 +305,8 @@ class Stack:
                 env["TRIBUTARY_STATE_TABLE_CREATE"] = "true"
         for topic, arn in self.topology.topics.get(manifest.name, {}).items():
             env[f"TRIBUTARY_TOPIC_{topic.upper()}_ARN"] = arn
+        if manifest.name == "ingest":
+            env["TRIBUTARY_AUTH_STORE"] = str(self.credential_path)
         if self._proxy is not None:
             env["AWS_ENDPOINT_URL"] = self._proxy.listen(manifest.name)
         env.update(self._service_env.get(manifest.name, {}))
@@ -316,6 +336,18 @@ class Stack:
     @property
     def stack_file(self) -> Path:
         return self.data_dir / STACK_FILE
+
+    @property
+    def credential_path(self) -> Path:
+        """The stack's producer credential store (``tributary producers`` manages it)."""
+        return local_store_path(self.data_dir)
+
+    @property
+    def keys(self) -> StackKeys:
+        """The keys of the stack's own principals, issued at start."""
+        if self._keys is None:
+            raise StackError("stack not started")
+        return self._keys
 
     def service_url(self, service: str) -> str:
         """The base URL of a service's first replica."""
@@ -355,6 +387,7 @@ class Stack:
             "aws_proxy": self._proxy.endpoints if self._proxy else None,
             "region": self.region,
             "ingest_url": self.ingest_url,
+            "producer": {"id": LOCAL_PRODUCER, "key": self.keys.local},
             **urls,
             "bus_name": self.topology.bus_name,
             "bus_arn": self.topology.bus_arn,
@@ -371,7 +404,9 @@ class Stack:
     def write_stack_file(self) -> Path:
         """(Re)write ``stack.json`` atomically; call after changing processes."""
         tmp = self.stack_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the local producer's key
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.describe(), indent=2) + "\n")
         tmp.replace(self.stack_file)
         return self.stack_file
 

@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +79,9 @@ class Supervisor:
         stop_timeout_s: how long processes may drain after SIGTERM before SIGKILL.
         inherit_tributary_env: pass the host's ``TRIBUTARY_*`` variables on; without, a service gets only
             what the stack and its spec give it (a deployed task definition's environment must be complete).
+        own_data_dirs: services whose replicas each get a data folder of their own, as separate tasks have
+            (replica 0 ``services/<name>``, replica ``n`` ``services/<name>.<n>``); the others' replicas
+            share ``services/<name>``, as processes on one host do.
     """
 
     def __init__(
@@ -91,9 +94,11 @@ class Supervisor:
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
         inherit_tributary_env: bool = True,
+        own_data_dirs: Collection[str] = (),
     ) -> None:
         self.data_dir = data_dir
         self._inherit_tributary_env = inherit_tributary_env
+        self._own_data_dirs = frozenset(own_data_dirs)
         self.python = python or Path(sys.executable)
         self._launcher = tuple(launcher)
         self._base_env = dict(base_env)
@@ -108,7 +113,8 @@ class Supervisor:
         return {name: list(procs) for name, procs in self._procs.items()}
 
     def _environment(self, spec: ServiceSpec, replica: int, port: int) -> dict[str, str]:
-        service_dir = self.data_dir / "services" / spec.name
+        suffix = f".{replica}" if replica and spec.name in self._own_data_dirs else ""
+        service_dir = self.data_dir / "services" / f"{spec.name}{suffix}"
         service_dir.mkdir(parents=True, exist_ok=True)
         dropped = ("AWS_",) if self._inherit_tributary_env else ("AWS_", "TRIBUTARY_")
         env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k != "VIRTUAL_ENV"}

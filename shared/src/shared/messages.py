@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from contracts import Envelope
 from shared.errors import ContractError
+from shared.summaries import validation_summary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,9 +61,4 @@ def parse_envelope(body: str) -> Envelope:
     try:
         return Envelope.model_validate(doc)
     except ValidationError as exc:
-        raise ContractError(f"message holds no valid envelope: {_summarise(exc)}") from exc
-
-
-def _summarise(exc: ValidationError) -> str:
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]]
-    return "; ".join(parts)
+        raise ContractError(f"message holds no valid envelope: {validation_summary(exc)}") from exc

@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.credential_stores import CredentialStore, credential_store
 from shared.manifest import ServiceManifest
 from tributary.cloudformation.assembly import StackArtifact, synthesize
 from tributary.cloudformation.deployer import DeployedStackInfo, Staging, bootstrap, deploy_stack
@@ -228,6 +229,14 @@ class DeployedStack(Stack):
         )
 
     # -- running -----------------------------------------------------------------------------------------
+
+    def _credential_store(self) -> CredentialStore:
+        """The store ingest's task definition names (``TRIBUTARY_AUTH_STORE``: the ingest stack's Secrets
+        Manager secret), where the stack's keys are issued as an operator would with `tributary producers`."""
+        location = self._task_env.get("ingest", {}).get("TRIBUTARY_AUTH_STORE")
+        if not location:
+            return super()._credential_store()
+        return credential_store(location, client=self.client("secretsmanager"))
 
     def _base_env(self) -> dict[str, str]:
         """The task role's stand-in and the X-Ray daemon's address: nothing of the topology."""

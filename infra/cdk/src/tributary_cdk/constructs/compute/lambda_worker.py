@@ -63,7 +63,7 @@ class LambdaWorker(Construct):
         super().__init__(scope, id)
         timeout_s = lambda_timeout_s(service, settings.timeout_s, visibility_timeout_s)
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
         )
         self.security_group = ec2.SecurityGroup(
             self,
