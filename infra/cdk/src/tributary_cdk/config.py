@@ -167,7 +167,8 @@ class DeployConfig:
 # an Elastic IP for a NAT gateway (LocalStack fails the allocation), images built by the CDK (no Docker).
 # The graph and series stores are the services' embedded ones (FalkorDB, DuckDB): no emulator serves
 # Neptune's openCypher endpoint or Timestream writes (tributary_cdk.constructs.stores.build_store).
-LOCAL_PROFILE: dict[str, Any] = {"nat_gateways": 0, "image": {"kind": "registry"}}
+# ingest's listener is plain HTTP: no ACM certificate exists for an emulator's load balancer (a record only).
+LOCAL_PROFILE: dict[str, Any] = {"nat_gateways": 0, "image": {"kind": "registry"}, "ingest_plain_http": True}
 
 
 def _compute(service: str, spec: Mapping[str, Any]) -> Compute:
