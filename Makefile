@@ -8,6 +8,9 @@
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date and evolution rules kept
 #   make demo      install, then run the demo against a fresh local stack
 #   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
+#   make deploy-local  install, synthesize (local profile), deploy every stack into the emulator's
+#                  CloudFormation (EMULATOR=ministack, the default, or localstack) and run the services
+#                  with their task definitions' environment (Ctrl-C stops it)
 #   make up        install, then bring the local stack up in the foreground (Ctrl-C stops it)
 #   make bench     install, then benchmark the whole pipeline (not part of `make test`; sustained, several
 #                  minutes on MiniStack): one JSON line per scenario, also written to
@@ -21,7 +24,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node influxdb chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth clean
+.PHONY: install tools check-py313 check-node influxdb chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth deploy-local clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -178,6 +181,12 @@ bench: install
 synth: install
 	cd infra/cdk && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=$$(node --version | sed -E 's/^v([0-9]+).*/\1/') \
 		CDK_CONTEXT_JSON='{"tributary": {"ingest_plain_http": true}}' ../../.venv/bin/python -m tributary_cdk.app
+
+# The CDK app's stacks deployed into the emulator's CloudFormation (MiniStack unless EMULATOR=localstack),
+# every service run with its deployed task definition's environment; Ctrl-C stops it all.
+deploy-local: install
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=$$(node --version | sed -E 's/^v([0-9]+).*/\1/') \
+		$(RUN) tributary deploy-local --emulator $(or $(EMULATOR),ministack)
 
 clean:
 	rm -rf .venv $(TOOLS) $(LOCALSTACK_VENV) $(MINISTACK_VENV) .tributary .mypy_cache .ruff_cache .pytest_cache .hypothesis dist \

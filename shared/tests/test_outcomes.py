@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from shared.errors import ContractError, RetryableError
 from shared.idempotency import IdConflict
 from shared.messages import Message
-from shared.outcomes import RetryPolicy, sort_outcomes
+from shared.outcomes import MAX_MESSAGE_ATTRIBUTES, RetryPolicy, sort_outcomes
 
 
 def _message(receive_count: int = 1) -> Message:
@@ -59,6 +60,25 @@ def test_handled_messages_are_done() -> None:
     """A message without an error is done."""
     outcomes = sort_outcomes([(_message(), None)], service="s", policy=RetryPolicy())
     assert len(outcomes.done) == 1 and not outcomes.retry and not outcomes.dead
+
+
+def test_a_dead_letter_keeps_within_the_sqs_attribute_limit() -> None:
+    """SQS refuses more than 10 message attributes: the reason always fits, foreign attributes fill the rest,
+    and a letter dead-lettered again (redriven, failed again) stays within the limit."""
+    crowded = replace(_message(), attributes={f"hop{i:02}": "x" for i in range(12)})
+    [letter] = sort_outcomes([(crowded, ContractError("bad"))], service="svc", policy=RetryPolicy()).dead
+    assert len(letter.attributes) == MAX_MESSAGE_ATTRIBUTES
+    assert sorted(k for k in letter.attributes if not k.startswith("tributary.")) == [
+        "hop00",
+        "hop01",
+        "hop02",
+        "hop03",
+    ]
+    assert letter.attributes["tributary.reason"] == "permanent"
+    again = replace(_message(), attributes=letter.attributes)
+    [second] = sort_outcomes([(again, ContractError("worse"))], service="svc2", policy=RetryPolicy()).dead
+    assert len(second.attributes) == MAX_MESSAGE_ATTRIBUTES
+    assert second.attributes["tributary.service"] == "svc2"
 
 
 def test_a_permanent_error_may_name_a_more_precise_reason() -> None:

@@ -56,7 +56,7 @@ def variant(tmp_path_factory: pytest.TempPathFactory, manifests: dict[str, Servi
     app = new_app(outdir=str(outdir))
     config = DeployConfig(
         bus_name=VARIANT_BUS,
-        compute={"archiver": LambdaCompute(handler=LAMBDA_HANDLER, batch_size=500, timeout_s=90)},
+        compute={"archiver": LambdaCompute(handler=LAMBDA_HANDLER, batch_size=500, timeout_s=15)},
         ingest_certificate_arn=CERTIFICATE_ARN,
     )
     env = cdk.Environment(region="eu-west-1")

@@ -114,3 +114,10 @@ def test_alarms_on_5xx_rate_and_healthy_targets(ingest: Template) -> None:
     (healthy,) = [alarms[k]["Properties"] for k in names if "NoHealthyTarget" in k]
     assert healthy["MetricName"] == "HealthyHostCount"
     assert healthy["TreatMissingData"] == "breaching"
+    # Both dimensions are the resources' FullName attributes (no Fn::Select over a listener's Ref).
+    (lb_id,) = resources(ingest, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    (tg_id,) = resources(ingest, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert {d["Name"]: d["Value"] for d in healthy["Dimensions"]} == {
+        "LoadBalancer": {"Fn::GetAtt": [lb_id, "LoadBalancerFullName"]},
+        "TargetGroup": {"Fn::GetAtt": [tg_id, "TargetGroupFullName"]},
+    }

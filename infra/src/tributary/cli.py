@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tributary import deploy
+from tributary import deploy, deploy_local
 from tributary.contracts_cli import contracts_app
 from tributary.credentials_cli import producers_app
 from tributary.emulator import EmulatorError
@@ -196,6 +196,7 @@ app.command("replay")(ops.replay_command)
 app.command("trace")(trace_command)
 
 deploy.register(app)  # provision, deploy
+deploy_local.register(app)  # deploy-local
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.credential_stores import FileCredentialStore
+from shared.credential_stores import CredentialStore
 
 AUTH_DIR = "auth"
 STORE_FILE = "producers.json"
@@ -37,7 +37,7 @@ class StackKeys:
     platform: str
 
 
-def issue_stack_keys(store: FileCredentialStore) -> StackKeys:
+def issue_stack_keys(store: CredentialStore) -> StackKeys:
     """Fresh keys for the stack's own principals (their earlier keys revoked); other producers kept."""
     doc = store.load()
     for producer in (LOCAL_PRODUCER, PLATFORM_PRODUCER):

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 import structlog
 
-from shared.credential_stores import FileCredentialStore
+from shared.credential_stores import CredentialStore, FileCredentialStore
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
 from tributary.awsproxy import AwsProxy
@@ -160,18 +160,8 @@ class Stack:
             self.emulator.track_bucket(self.bucket)
             if self._aws_proxy:
                 self._proxy = self._exit.enter_context(AwsProxy(self.emulator.endpoint))
-            self._topology = provision(
-                sqs=self.client("sqs"),
-                events=self.client("events"),
-                s3=self.client("s3"),
-                sns=self.client("sns"),
-                bucket=self.bucket,
-                bus_name=self.bus_name,
-                manifests=self.manifests,
-            )
-            self._keys = issue_stack_keys(FileCredentialStore(self.credential_path))
-            wants_tables = any(m.state_table for m in self.manifests)
-            self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
+            self._topology = self._provision()
+            self._keys = issue_stack_keys(self._credential_store())
             supervisor = Supervisor(
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
@@ -179,6 +169,7 @@ class Stack:
                 launcher=self._launcher,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
+                inherit_tributary_env=self.inherit_tributary_env,
                 own_data_dirs=self._own_data_dirs,
             )
             self._exit.callback(supervisor.stop)
@@ -215,6 +206,28 @@ class Stack:
         return handle  # closing the handle releases the lock
 
     # -- wiring ------------------------------------------------------------------------------------------
+
+    inherit_tributary_env = True
+    """Whether services see the host's ``TRIBUTARY_*`` variables (a deployed stack's see only their own)."""
+
+    def _credential_store(self) -> CredentialStore:
+        """Where ingest reads producer credentials (here: the stack's file, ``TRIBUTARY_AUTH_STORE``)."""
+        return FileCredentialStore(self.credential_path)
+
+    def _provision(self) -> Topology:
+        """Build the topology on the emulator (here: from the manifests, through the APIs)."""
+        topology = provision(
+            sqs=self.client("sqs"),
+            events=self.client("events"),
+            s3=self.client("s3"),
+            sns=self.client("sns"),
+            bucket=self.bucket,
+            bus_name=self.bus_name,
+            manifests=self.manifests,
+        )
+        wants_tables = any(m.state_table for m in self.manifests)
+        self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
+        return topology
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` on this stack's emulator."""

@@ -77,6 +77,8 @@ class Supervisor:
         launcher: what ``python`` runs, followed by the service name (default: the services' entry point).
         health_timeout_s: how long a process may take to answer ``/healthz``.
         stop_timeout_s: how long processes may drain after SIGTERM before SIGKILL.
+        inherit_tributary_env: pass the host's ``TRIBUTARY_*`` variables on; without, a service gets only
+            what the stack and its spec give it (a deployed task definition's environment must be complete).
         own_data_dirs: services whose replicas each get a data folder of their own, as separate tasks have
             (replica 0 ``services/<name>``, replica ``n`` ``services/<name>.<n>``); the others' replicas
             share ``services/<name>``, as processes on one host do.
@@ -91,9 +93,11 @@ class Supervisor:
         launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
+        inherit_tributary_env: bool = True,
         own_data_dirs: Collection[str] = (),
     ) -> None:
         self.data_dir = data_dir
+        self._inherit_tributary_env = inherit_tributary_env
         self._own_data_dirs = frozenset(own_data_dirs)
         self.python = python or Path(sys.executable)
         self._launcher = tuple(launcher)
@@ -112,7 +116,8 @@ class Supervisor:
         suffix = f".{replica}" if replica and spec.name in self._own_data_dirs else ""
         service_dir = self.data_dir / "services" / f"{spec.name}{suffix}"
         service_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "VIRTUAL_ENV"}
+        dropped = ("AWS_",) if self._inherit_tributary_env else ("AWS_", "TRIBUTARY_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k != "VIRTUAL_ENV"}
         env.update(self._base_env)
         env.update(
             PYTHONUNBUFFERED="1",
@@ -190,8 +195,13 @@ class Supervisor:
         log.info("service_killed", service=service, pids=killed)
         return killed
 
-    def restart(self, service: str) -> None:
-        """Stop a service's live processes gracefully, start each replica again on its port, wait healthy."""
+    def restart(self, service: str, spec: ServiceSpec | None = None) -> None:
+        """Stop a service's live processes gracefully, start each replica again on its port, wait healthy;
+        with ``spec``, in that spec's environment from now on (a new task definition revision)."""
+        if spec is not None:
+            if spec.name != service:
+                raise ValueError(f"spec of {spec.name!r} given to restart {service!r}")
+            self._specs[service] = spec
         procs = self._procs[service]
         stop_processes([p.proc for p in procs if p.alive], timeout_s=self._stop_timeout_s)
         for proc in procs:

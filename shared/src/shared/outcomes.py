@@ -10,6 +10,8 @@ from shared.errors import PermanentError
 from shared.messages import DeadLetter, Message
 
 ATTR_PREFIX = "tributary."
+# SQS refuses a message with more than 10 message attributes (SendMessage and its batch entries).
+MAX_MESSAGE_ATTRIBUTES = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +68,9 @@ def dead_letter(message: Message, error: Exception, *, service: str, reason: str
         "attempts": str(message.receive_count),
         "first_failure_at": datetime.fromtimestamp(first, UTC).isoformat(timespec="milliseconds"),
     }
-    # Keep what an earlier hop attached (e.g. the original service of a redriven message) unless replaced.
-    kept = {k: v for k, v in message.attributes.items() if not k.startswith(ATTR_PREFIX)}
+    # Keep what an earlier hop attached (e.g. the original service of a redriven message) unless replaced,
+    # as far as SQS's attribute limit leaves room beside the reason (first names first).
+    room = MAX_MESSAGE_ATTRIBUTES - len(attributes)
+    foreign = sorted((k, v) for k, v in message.attributes.items() if not k.startswith(ATTR_PREFIX))
+    kept = dict(foreign[:room])
     return DeadLetter(message=message, attributes=kept | {ATTR_PREFIX + k: v for k, v in attributes.items()})

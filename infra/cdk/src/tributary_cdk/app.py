@@ -99,6 +99,8 @@ def build_app(
     for stack in [core, *services.values()]:
         cdk.Tags.of(stack).add("project", "tributary")
         cdk.Tags.of(stack).add("tributary:bus", bus)
+    for name, stack in services.items():  # deploy tools find a service's stack by this tag
+        cdk.Tags.of(stack).add("tributary:service", name)
     if check:
         nag.check(app)
     return Stacks(core=core, services=services)

@@ -40,7 +40,8 @@ class LambdaCompute:
     mapping with ``ReportBatchItemFailures``; ``handler`` is the one Lambda entry point of every worker
     (:mod:`shared.lambda_entry`, which builds the service ``TRIBUTARY_SERVICE`` names).
 
-    ``timeout_s`` defaults to the queue's visibility timeout (Lambda refuses a longer one).
+    ``timeout_s`` defaults to a sixth of the queue's visibility timeout, and may not exceed it (AWS
+    recommends the visibility timeout at six times the function's timeout).
     """
 
     kind: Literal["lambda"] = "lambda"
@@ -109,6 +110,28 @@ class DeployConfig:
     neptune_min_capacity: float = 1.0
     neptune_max_capacity: float = 8.0
     neptune_instances: int = 2
+    settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per service, more ``TRIBUTARY_*`` settings for its task definition or function (tuning knobs:
+    ``{"archiver": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}``); they win over the stack's own."""
+    profile: Literal["aws", "local"] = "aws"
+    """``local``: the stacks ``tributary deploy-local`` deploys into an emulator's CloudFormation (no NAT
+    gateway, registry images, embedded graph and series stores); see :data:`LOCAL_PROFILE`."""
+
+    def __post_init__(self) -> None:
+        for service, env in self.settings.items():
+            stray = sorted(k for k in env if not k.startswith("TRIBUTARY_"))
+            if stray:
+                raise ValueError(f"settings of {service!r}: {stray} are not TRIBUTARY_* variables")
+        if self.profile == "local" and (self.nat_gateways != 0 or self.image.kind != "registry"):
+            raise ValueError(
+                "the local profile has no NAT gateway and pulls registry images (nat_gateways=0,"
+                f" image.kind=registry), not nat_gateways={self.nat_gateways}, image.kind={self.image.kind}"
+            )
+
+    @property
+    def local(self) -> bool:
+        """Deployed into a local emulator (``profile: local``), not AWS."""
+        return self.profile == "local"
 
     def compute_for(self, service: str) -> Compute:
         """The compute chosen for ``service``: Fargate unless the config says otherwise."""
@@ -122,6 +145,9 @@ class DeployConfig:
             ValueError: an unknown key or compute kind.
         """
         raw = dict(value or {})
+        if raw.get("profile") == "local":
+            for key, default in LOCAL_PROFILE.items():
+                raw.setdefault(key, default)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -135,6 +161,14 @@ class DeployConfig:
         if "alarms" in raw:
             raw["alarms"] = AlarmThresholds(**raw["alarms"])
         return cls(**raw)
+
+
+# What the local profile changes by default, each because no emulator serves the AWS choice on the host:
+# an Elastic IP for a NAT gateway (LocalStack fails the allocation), images built by the CDK (no Docker).
+# The graph and series stores are the services' embedded ones (FalkorDB, DuckDB): no emulator serves
+# Neptune's openCypher endpoint or Timestream writes (tributary_cdk.constructs.stores.build_store).
+# ingest's listener is plain HTTP: no ACM certificate exists for an emulator's load balancer (a record only).
+LOCAL_PROFILE: dict[str, Any] = {"nat_gateways": 0, "image": {"kind": "registry"}, "ingest_plain_http": True}
 
 
 def _compute(service: str, spec: Mapping[str, Any]) -> Compute:

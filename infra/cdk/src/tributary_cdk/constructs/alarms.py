@@ -179,13 +179,34 @@ class HttpAlarms(_Alarms):
                 self,
                 "NoHealthyTarget",
                 alarm_description=f"{service}: no healthy task behind the load balancer",
-                metric=target_group.metrics.healthy_host_count(period=MINUTE, statistic="Minimum"),
+                metric=_healthy_hosts(load_balancer, target_group),
                 threshold=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 evaluation_periods=3,
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             )
         )
+
+
+def _healthy_hosts(
+    load_balancer: elbv2.ApplicationLoadBalancer, target_group: elbv2.ApplicationTargetGroup
+) -> cloudwatch.Metric:
+    """HealthyHostCount of the target group behind the load balancer, per minute (minimum).
+
+    The dimensions are both resources' ``*FullName`` attributes. The CDK's own ``healthy_host_count``
+    derives the load balancer's from the listener ARN (``Fn::Select`` over ``Fn::Split``), which breaks
+    wherever a listener's ``Ref`` is not an ARN (LocalStack: ``Fn::Select requires a list argument``).
+    """
+    return cloudwatch.Metric(
+        namespace="AWS/ApplicationELB",
+        metric_name="HealthyHostCount",
+        dimensions_map={
+            "LoadBalancer": load_balancer.load_balancer_full_name,
+            "TargetGroup": target_group.target_group_full_name,
+        },
+        statistic="Minimum",
+        period=MINUTE,
+    )
 
 
 def emf_metric(service: str, name: str, statistic: str) -> cloudwatch.Metric:

@@ -90,6 +90,8 @@ class ServiceStack(cdk.Stack):
             **self.store.environment,
             **(self.topics.environment if self.topics else {}),
         }
+        self._tuning = dict(config.settings.get(name, {}))
+        self.container_env.update(self._tuning)
         retention = log_retention(config.log_retention_days)
         compute = config.compute_for(name)
         self.queues: ServiceQueues | None = None
@@ -136,6 +138,7 @@ class ServiceStack(cdk.Stack):
             TRIBUTARY_DLQ_URL=queues.dlq.queue_url,
             TRIBUTARY_VISIBILITY_TIMEOUT_S=str(manifest.queue.visibility_timeout_s),
         )
+        self.container_env.update(self._tuning)
         worker = self._worker_compute(core, compute, repo_root, retention, queues)
         self.compute: FargateWorker | LambdaWorker | HttpFront = worker
         role = worker.role

@@ -19,6 +19,29 @@ from constructs import Construct
 from tributary_cdk.config import LambdaCompute
 from tributary_cdk.constructs.compute import xray
 
+# AWS: "set the source queue's visibility timeout to at least six times the timeout of your function", so
+# a batch retried by Lambda's poller (throttled, or failed as a whole) is not redelivered to another
+# invocation while the first one may still run.
+VISIBILITY_PER_TIMEOUT = 6
+
+
+def lambda_timeout_s(service: str, timeout_s: int | None, visibility_timeout_s: int) -> int:
+    """The function's timeout: ``timeout_s``, or the queue's visibility timeout / 6 when unset.
+
+    Raises:
+        ValueError: ``timeout_s`` is more than a sixth of the visibility timeout, or the visibility timeout
+            is under 6 s (no timeout of a whole second fits).
+    """
+    ceiling = visibility_timeout_s // VISIBILITY_PER_TIMEOUT
+    chosen = ceiling if timeout_s is None else timeout_s
+    if chosen < 1 or chosen > ceiling:
+        raise ValueError(
+            f"{service}: Lambda timeout {chosen} s must be at most a sixth of the queue's visibility timeout"
+            f" ({visibility_timeout_s} s, so at most {ceiling} s): AWS recommends visibility >= 6x timeout"
+            " so a retried batch is not handed to another invocation mid-way"
+        )
+    return chosen
+
 
 class LambdaWorker(Construct):
     """The function (in the private subnets) and its event source mapping."""
@@ -38,12 +61,7 @@ class LambdaWorker(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id)
-        timeout_s = settings.timeout_s or visibility_timeout_s
-        if timeout_s > visibility_timeout_s:
-            raise ValueError(
-                f"{service}: Lambda timeout {timeout_s} s exceeds the queue's visibility timeout"
-                f" {visibility_timeout_s} s (SQS would hand the batch to another invocation mid-way)"
-            )
+        timeout_s = lambda_timeout_s(service, settings.timeout_s, visibility_timeout_s)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
         )

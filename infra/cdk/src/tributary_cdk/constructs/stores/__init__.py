@@ -62,12 +62,24 @@ STORES: dict[str, StoreBuilder] = {
 }
 
 
+# The local profile's stores for services whose AWS store no emulator serves: the service's embedded one, a
+# file in its data folder (``TRIBUTARY_DATA_DIR``), as ``tributary up`` runs it.
+EMBEDDED: dict[str, dict[str, str]] = {
+    "graph_writer": {"TRIBUTARY_GRAPH_STORE": "falkordb"},
+    "timeseries_writer": {"TRIBUTARY_STORE": "duckdb"},
+}
+
+
 def build_store(scope: Construct, id: str, *, service: str, context: StoreContext) -> ServiceStore:
     """The store construct of ``service``.
 
     Raises:
         UnknownServiceError: no construct is registered for ``service``.
     """
+    if context.config.local and service in EMBEDDED:
+        from tributary_cdk.constructs.stores.embedded import EmbeddedStore
+
+        return EmbeddedStore(scope, id, context=context, environment=EMBEDDED[service])
     try:
         builder = STORES[service]
     except KeyError:
@@ -78,4 +90,4 @@ def build_store(scope: Construct, id: str, *, service: str, context: StoreContex
     return builder(scope, id, context)
 
 
-__all__ = ["STORES", "ServiceStore", "StoreContext", "UnknownServiceError", "build_store"]
+__all__ = ["EMBEDDED", "STORES", "ServiceStore", "StoreContext", "UnknownServiceError", "build_store"]

@@ -53,6 +53,13 @@ class SeriesStore(ServiceStore):
                     " the issue asks for it. New accounts use the service's `influx` store instead.",
                 )
             )
+        # Built from known parts, not the table's Arn attribute: an emulator that only mocks Timestream
+        # returns no attribute (LocalStack's `unknown`), and IAM then refuses the policy.
+        self.table_arn = cdk.Stack.of(self).format_arn(
+            service="timestream",
+            resource="database",
+            resource_name=f"{self.database_name}/table/{TABLE}",
+        )
         self.environment = {
             "TRIBUTARY_STORE": "timestream",
             "TRIBUTARY_TIMESTREAM_DATABASE": self.database_name,
@@ -64,7 +71,7 @@ class SeriesStore(ServiceStore):
         Timestream authorizes on ``*`` only."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["timestream:Select", "timestream:WriteRecords"], resources=[self.table.attr_arn]
+                actions=["timestream:Select", "timestream:WriteRecords"], resources=[self.table_arn]
             )
         )
         role.add_to_principal_policy(
