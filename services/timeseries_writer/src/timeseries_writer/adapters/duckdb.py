@@ -68,7 +68,11 @@ class DuckDBSeriesStore:
     def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 1) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Freed memory goes back to the system past 8 MB of allocator cache (DuckDB keeps up to 128 MB).
-        config = {"memory_limit": memory_limit, "threads": threads, "allocator_flush_threshold": "8MB"}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "threads": threads,
+            "allocator_flush_threshold": "8MB",
+        }
         try:
             self._db = duckdb.connect(str(path), config=config)
         except duckdb.Error as exc:
@@ -140,11 +144,12 @@ class DuckDBSeriesStore:
 def _columns(points: Iterable[Point]) -> list[list[object]]:
     """The batch as one list per column of :data:`_COLUMNS`, the parameters of :data:`_INSERT`."""
     rows = list(points)
-    return [
+    columns: list[list[object]] = [
         [p.event_id for p in rows],
         [p.metric for p in rows],
         [p.time for p in rows],
         [p.value for p in rows],
         [p.unit for p in rows],
-        *([p.dimensions.get(dimension) for p in rows] for dimension in DIMENSIONS),
     ]
+    columns.extend([p.dimensions.get(dimension) for p in rows] for dimension in DIMENSIONS)
+    return columns
