@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 
 from shared.errors import ContractError, RetryableError
+from shared.failure import Failure
 from shared.messages import Message
 from shared.outcomes import RetryPolicy, sort_outcomes
+
+_FIRST_MS = 1_700_000_000_000
 
 
 def _message(receive_count: int = 1) -> Message:
@@ -15,7 +18,7 @@ def _message(receive_count: int = 1) -> Message:
         receipt_handle="r",
         body="{}",
         receive_count=receive_count,
-        first_received_ms=1_700_000_000_000,
+        first_received_ms=_FIRST_MS,
         attributes={"origin": "x"},
     )
 
@@ -34,15 +37,15 @@ def test_permanent_errors_go_to_the_dlq_at_once_with_their_reason() -> None:
     """A contract failure is dead-lettered on its first attempt, with every reason attribute."""
     outcomes = sort_outcomes([(_message(), ContractError("bad"))], service="svc", policy=RetryPolicy())
     [letter] = outcomes.dead
-    assert letter.attributes == {
-        "origin": "x",
-        "tributary.reason": "permanent",
-        "tributary.error_type": "ContractError",
-        "tributary.error_message": "bad",
-        "tributary.service": "svc",
-        "tributary.attempts": "1",
-        "tributary.first_failure_at": "2023-11-14T22:13:20.000+00:00",
-    }
+    assert sorted(letter.attributes) == ["origin", "tributary.failure"]
+    assert letter.failure == Failure(
+        reason="permanent",
+        error_type="ContractError",
+        error_message="bad",
+        service="svc",
+        attempts=1,
+        first_failure_at="2023-11-14T22:13:20.000+00:00",
+    )
 
 
 def test_transient_errors_retry_until_the_last_attempt() -> None:
@@ -51,7 +54,13 @@ def test_transient_errors_retry_until_the_last_attempt() -> None:
     early = sort_outcomes([(_message(2), RetryableError("down"))], service="s", policy=policy)
     last = sort_outcomes([(_message(3), RetryableError("down"))], service="s", policy=policy)
     assert len(early.retry) == 1 and not early.dead
-    assert not last.retry and last.dead[0].attributes["tributary.reason"] == "retries_exhausted"
+    assert not last.retry and last.dead[0].failure == Failure.of(
+        RetryableError("down"),
+        reason="retries_exhausted",
+        service="s",
+        attempts=3,
+        first_failure_ms=_FIRST_MS,
+    )
 
 
 def test_handled_messages_are_done() -> None:
