@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from contracts import Envelope
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
 from shared.failure import read_failure
 from shared.lambda_adapter import lambda_handler, record_to_message
 from shared.messages import DeadLetter, Message
@@ -287,3 +287,21 @@ def test_an_invocation_reports_its_batch_and_reads_the_aws_trace_header(queue: I
     [report] = reports
     assert [m.trace_header for m in report.messages] == [record["attributes"]["AWSTraceHeader"]]
     assert [m.message_id for m in report.outcomes.done] == [message.message_id]
+
+
+def test_a_store_outage_is_handed_back_for_the_longest_backoff_never_dead_lettered(
+    queue: InMemoryQueue, clock: FakeClock
+) -> None:
+    """StoreUnavailable under Lambda: every message reported, hidden for backoff_max_s, none dead-lettered
+    even past max_attempts (the queue's maxReceiveCount is the only limit)."""
+    messages = deliver(queue, [rule_body(envelope()) for _ in range(3)], receives=POLICY.max_attempts + 1)
+    run = lambda_handler(
+        Handler(raise_=StoreUnavailable("throttled")), service="svc", retry_policy=POLICY, queue=queue
+    )
+    result = run({"Records": [sqs_record(m) for m in messages]}, Context())
+    assert sorted(failures(result)) == sorted(m.message_id for m in messages)
+    assert not queue.dead
+    clock.advance(POLICY.backoff_max_s - 1)
+    assert queue.receive(max_messages=10, wait_s=0) == []
+    clock.advance(2)
+    assert len(queue.receive(max_messages=10, wait_s=0)) == 3
