@@ -28,6 +28,7 @@ import pytest
 
 from contracts import new_event_id
 from tests.e2e.conftest import run_crash_stack
+from tests.support.letters import failure_of
 from tests.support.waiting import wait_for
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
@@ -220,17 +221,17 @@ def test_bad_input_is_dead_lettered_with_reasons_and_never_stored(stack: StackCl
             body = json.loads(message["Body"])
             event_id = body.get("detail", body)["id"]
             if event_id in expected:
-                letters[event_id] = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+                letters[event_id] = failure_of(message)
                 sqs.delete_message(QueueUrl=queue["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
         return set(letters) == set(expected)
 
     assert wait_for(collect, timeout_s=90, interval_s=0.2), sorted(set(expected) - set(letters))
     for event_id, (error_type, reason) in expected.items():
         attrs = letters[event_id]
-        assert attrs["tributary.reason"] == "permanent", attrs
-        assert attrs["tributary.error_type"] == error_type
-        assert attrs["tributary.service"] == SERVICE
-        assert reason in attrs["tributary.error_message"], attrs
+        assert attrs["reason"] == "permanent", attrs
+        assert attrs["error_type"] == error_type
+        assert attrs["service"] == SERVICE
+        assert reason in attrs["error_message"], attrs
 
     assert wait_for(lambda: stored(url, site=site, now=now) == 1, timeout_s=60)
     for at in (far_future, far_past):

@@ -59,6 +59,7 @@ from tests.support.faults import (
     restart_until_healthy,
     series_file,
 )
+from tests.support.letters import failure_of
 from tests.support.waiting import wait_for
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
@@ -214,8 +215,7 @@ def _redrive_cats(run: FaultRun) -> None:
     dlq_url = run.client.description["queues"][NOTIFIER.name]["dlq_url"]
     letters = run.client.dead_letters(NOTIFIER.name, max_messages=1000)
     run.cat_letters = [
-        {k: v["StringValue"] for k, v in m["MessageAttributes"].items()}
-        | {"id": json.loads(m["Body"]).get("detail", {}).get("id", "")}
+        failure_of(m) | {"id": json.loads(m["Body"]).get("detail", {}).get("id", "")}
         for m in letters
         if m["Body"] != run.poison[NOTIFIER.name]
     ]
@@ -378,17 +378,17 @@ def test_every_failure_is_in_a_dlq_with_its_reason(run: FaultRun) -> None:
     for worker in WORKERS:
         letters = run.client.dead_letters(worker.name, max_messages=20)
         assert [m["Body"] for m in letters] == [run.poison[worker.name]], worker.name
-        attrs = {k: v["StringValue"] for k, v in letters[0]["MessageAttributes"].items()}
-        assert attrs["tributary.reason"] == "permanent", attrs
-        assert attrs["tributary.error_type"] == "ContractError", attrs
-        assert attrs["tributary.service"] == worker.name
+        attrs = failure_of(letters[0])
+        assert attrs["reason"] == "permanent", attrs
+        assert attrs["error_type"] == "ContractError", attrs
+        assert attrs["service"] == worker.name
     cats = {e["id"] for e in run.events if e["type"] == "cat.sighting" and e["data"]["status"] == "injured"}
     assert {letter["id"] for letter in run.cat_letters} <= cats
     for letter in run.cat_letters:
-        assert letter["tributary.reason"] == "retries_exhausted", letter
-        assert letter["tributary.service"] == NOTIFIER.name
-        assert "webhook cats" in letter["tributary.error_message"], letter
-        assert "500" in letter["tributary.error_message"], letter
+        assert letter["reason"] == "retries_exhausted", letter
+        assert letter["service"] == NOTIFIER.name
+        assert "webhook cats" in letter["error_message"], letter
+        assert "500" in letter["error_message"], letter
     assert run.redrive["moved"] == len(run.cat_letters)
 
 

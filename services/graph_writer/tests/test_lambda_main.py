@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from graph_writer import lambda_main
+from tests.support.letters import failure_of
 
 
 @pytest.fixture
@@ -57,5 +58,5 @@ def test_a_poison_message_is_dead_lettered_and_not_reported(
         "Messages"
     ]
     assert letter["Body"] == "not json"
-    assert letter["MessageAttributes"]["tributary.error_type"]["StringValue"] == "ContractError"
-    assert letter["MessageAttributes"]["tributary.service"]["StringValue"] == "graph_writer"
+    failure = failure_of(letter)
+    assert (failure["error_type"], failure["service"]) == ("ContractError", "graph_writer")

@@ -82,14 +82,14 @@ def read_failure(attributes: Mapping[str, str]) -> Failure | None:
             return None
     else:
         doc = {k: attributes[PREFIX + k] for k in KEYS if PREFIX + k in attributes}
-    if not isinstance(doc, dict) or "reason" not in doc:
+    if not isinstance(doc, dict) or not doc:
         return None
     try:
         attempts = int(doc.get("attempts", 0))
     except (TypeError, ValueError):
         attempts = 0
     return Failure(
-        reason=str(doc["reason"]),
+        reason=str(doc.get("reason", "")),
         error_type=str(doc.get("error_type", "")),
         error_message=str(doc.get("error_message", ""))[:MAX_ERROR_CHARS],
         service=str(doc.get("service", "")),

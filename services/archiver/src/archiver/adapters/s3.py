@@ -1,4 +1,9 @@
-"""S3 adapter of :class:`~archiver.ports.ArchiveStore`."""
+"""S3 adapter of :class:`~archiver.ports.ArchiveStore`.
+
+Every failure is :class:`~shared.errors.StoreUnavailable`: the archiver writes objects it encoded itself,
+so a failing put (throttling, 5xx, timeouts, a missing bucket or permission) is the store's or the
+deployment's problem, never the events'; the worker holds them until S3 takes them again.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import RetryableError
+from shared.errors import StoreUnavailable
 
 
 class S3ArchiveStore:
@@ -24,7 +29,7 @@ class S3ArchiveStore:
                 Bucket=self._bucket, Key=key, Body=body, ContentType="application/x-ndjson+gzip"
             )
         except (ClientError, BotoCoreError) as exc:
-            raise RetryableError(f"S3 put of {key} failed: {exc}") from exc
+            raise StoreUnavailable(f"S3 put of {key} failed: {exc}") from exc
 
     def exists(self, key: str) -> bool:
         try:
@@ -32,7 +37,7 @@ class S3ArchiveStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
                 return False
-            raise RetryableError(f"S3 head of {key} failed: {exc}") from exc
+            raise StoreUnavailable(f"S3 head of {key} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise RetryableError(f"S3 head of {key} failed: {exc}") from exc
+            raise StoreUnavailable(f"S3 head of {key} failed: {exc}") from exc
         return True

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
 from timeseries_writer.model import DIMENSIONS, Bucket, Point, SeriesAnswer, SeriesQuery
 
 _SCHEMA = """
@@ -43,13 +43,24 @@ _AGGREGATE_SQL = {
 }
 _COLUMNS = ("event_id", "metric", "time", "value", "unit", *DIMENSIONS)
 _EPOCH = datetime.fromtimestamp(0, UTC)
+# Failures of the store itself (disk, lock, memory, connection), as opposed to the rows of a write.
+_UNAVAILABLE = (
+    duckdb.IOException,
+    duckdb.ConnectionException,
+    duckdb.OutOfMemoryException,
+    duckdb.TransactionException,
+    duckdb.FatalException,
+    duckdb.InterruptException,
+    duckdb.PermissionException,
+    duckdb.ResourceInUseException,
+)
 
 
 class DuckDBSeriesStore:
     """Points in a DuckDB file at ``path``; also the :class:`~timeseries_writer.ports.SeriesReader`.
 
     Raises:
-        RetryableError: the file cannot be opened (another process holds it, or the disk fails).
+        StoreUnavailable: the file cannot be opened (another process holds it, or the disk fails).
     """
 
     def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 2) -> None:
@@ -57,7 +68,7 @@ class DuckDBSeriesStore:
         try:
             self._db = duckdb.connect(str(path), config={"memory_limit": memory_limit, "threads": threads})
         except duckdb.Error as exc:
-            raise RetryableError(f"cannot open the series store {path}: {exc}") from exc
+            raise StoreUnavailable(f"cannot open the series store {path.name}: {exc}") from exc
         self._lock = threading.Lock()
         self.writes = 0
         self._db.execute(_SCHEMA)
@@ -83,7 +94,9 @@ class DuckDBSeriesStore:
                     )
                 finally:
                     self._db.unregister("batch")
-        except duckdb.Error as exc:
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"series store unavailable: {exc}") from exc
+        except duckdb.Error as exc:  # about the rows: retried, the culprit isolated at the last try
             raise RetryableError(f"series store write failed: {exc}") from exc
         return {}
 
