@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import RetryableError
+from shared.errors import StoreUnavailable
 
 
 class InMemoryArchiveStore:
@@ -14,10 +14,10 @@ class InMemoryArchiveStore:
 
     def put(self, key: str, body: bytes) -> None:
         if self.down:
-            raise RetryableError("archive store is down")
+            raise StoreUnavailable("archive store is down")
         self.objects[key] = body
 
     def exists(self, key: str) -> bool:
         if self.down:
-            raise RetryableError("archive store is down")
+            raise StoreUnavailable("archive store is down")
         return key in self.objects

@@ -52,8 +52,10 @@ class ArchiveWriter:
             claim = self._ledger.claim(
                 [e.id for e in group], location=key, lease_s=self._lease_s, landed=self._store.exists
             )
-            for id_ in claim.busy:
-                failures[id_] = RetryableError(f"event {id_} is being archived by another writer")
+            for id_ in claim.busy:  # back once the other writer's lease has run out: one attempt per lease
+                failures[id_] = RetryableError(
+                    f"event {id_} is being archived by another writer", retry_after_s=self._lease_s
+                )
             first = {e.id: e for e in reversed(group)}  # an id twice in one batch is written once
             to_write = [first[id_] for id_ in claim.fresh]
             if not to_write:
