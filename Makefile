@@ -2,7 +2,8 @@
 #
 #   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
 #                  .ministack-venv)
-#   make test      install, lint, then the whole pytest suite
+#   make test      install, lint, then the whole pytest suite, ending with the slowest 15 tests of the run
+#   make test-fast install, lint, then the unit and service tests without emulators (the inner loop, < 3 min)
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date and evolution rules kept
 #   make demo      install, then run the demo against a fresh local stack
 #   make synth     install, then synthesize the CDK app (infra/cdk) into infra/cdk/cdk.out, cdk-nag checked
@@ -18,7 +19,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test lint pytest demo up bench synth clean
+.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -122,11 +123,21 @@ PYTEST_WORKERS ?= 2
 # Stack tests run one at a time by default: side by side (E2E_PARALLEL="-n 2 --dist loadgroup") they take
 # ~16 min instead of ~23, but timing assumptions in some of them have failed under that load.
 E2E_PARALLEL ?=
+REPORTS := .tributary/reports
 pytest: install
-	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS)
-	$(RUN) pytest -m "e2e or fault" $(E2E_PARALLEL)
+	@rm -rf $(REPORTS); mkdir -p $(REPORTS); status=0; \
+	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS) --junitxml=$(REPORTS)/unit.xml || status=$$?; \
+	if [ $$status -eq 0 ]; then $(RUN) pytest -m "e2e or fault" $(E2E_PARALLEL) --junitxml=$(REPORTS)/stack.xml || status=$$?; fi; \
+	$(RUN) python -m tests.support.durations $(REPORTS)/unit.xml $(REPORTS)/stack.xml --top 15; \
+	exit $$status
+
+# The inner loop: lint and the tests that start no emulator (marker `stack` marks those that do).
+pytest-fast: install
+	$(RUN) pytest -m "not e2e and not fault and not stack" -n $(PYTEST_WORKERS) --durations=5
 
 test: lint pytest
+
+test-fast: lint pytest-fast
 
 demo: install
 	$(RUN) tributary demo

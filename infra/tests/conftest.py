@@ -12,6 +12,19 @@ from tributary.localstack import LocalStackEmulator
 
 SUPPORT = Path(__file__).parent / "support"
 
+# Modules whose tests start an emulator or a whole stack: marked ``stack``, left out by `make test-fast`.
+STACK_MODULES = {"test_deploy", "test_emulator", "test_endpoint", "test_provision", "test_stack"}
+STACK_TESTS = {"test_up_runs_until_sigterm_then_cleans_up"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here not in item.path.parents:
+            continue
+        if item.path.stem in STACK_MODULES or getattr(item, "originalname", item.name) in STACK_TESTS:
+            item.add_marker(pytest.mark.stack)
+
 
 @pytest.fixture(scope="module")
 def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackEmulator]:

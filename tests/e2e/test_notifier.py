@@ -33,6 +33,7 @@ from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import Received, WebhookReceiver
 from tests.support.letters import failure_of
+from tests.support.settled import settled
 from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.emulators import make_emulator
@@ -205,6 +206,21 @@ def _drained(client: StackClient) -> bool:
     return client.queue_depth(client.description["queues"]["notifier"]["url"]) == 0
 
 
+def _settled(client: StackClient) -> int:
+    return settled(client.description, "notifier")
+
+
+def _wait_settled(client: StackClient, at_least: int) -> None:
+    """Until the notifier has settled ``at_least`` messages in all (stored or dead-lettered: gone for good)
+    and its queue is empty: after that, nothing more can happen for the events sent before."""
+    wait_for(
+        lambda: _settled(client) >= at_least and _drained(client),
+        timeout_s=60,
+        what=f"the notifier to settle {at_least} messages and drain",
+        seen=lambda: (_settled(client), client.depths()),
+    )
+
+
 def _sns_messages(client: StackClient, url: str) -> list[dict[str, Any]]:
     sqs = client.aws("sqs")
     out: list[dict[str, Any]] = []
@@ -269,9 +285,10 @@ def test_a_rate_window_alerts_once_at_its_count(client: StackClient, receiver: W
     assert got and _verified(got[0])
     assert got[0].json["message"].endswith("cats in 131016 within 1h")
     assert got[0].json["event"]["id"] in {third["id"]} | {e["id"] for e in first}
-    _publish(client, [*first, third])
-    time.sleep(2)
     assert wait_for(lambda: _drained(client), timeout_s=30)
+    before = _settled(client)
+    _publish(client, [*first, third])
+    _wait_settled(client, before + 3)
     assert len(_ok_for(receiver, "/ok", "cluster")) == 1
 
 
@@ -281,11 +298,11 @@ def test_a_receiver_failing_three_times_gets_exactly_one_delivery(
     """Three 500s (two attempts in the first delivery, one in the second), then 200: one success, one
     delivery id throughout, and nothing in the DLQ."""
     receiver.fail("/flaky", 3)
+    before = _settled(client)
     [event_id] = _publish(client, [_cat("cat-e2e-flaky")])
     delivered = wait_for(lambda: [r for r in receiver.requests("/flaky") if r.ok], timeout_s=90)
     assert delivered, receiver.requests("/flaky")
-    assert wait_for(lambda: _drained(client), timeout_s=30)
-    time.sleep(3)  # room for a wrong extra delivery to show up
+    _wait_settled(client, before + 1)  # its message is gone: no extra delivery can follow
     requests = receiver.requests("/flaky")
     assert [r.status for r in requests] == [500, 500, 500, 200]
     assert len({r.headers["x-tributary-delivery-id"] for r in requests}) == 1
@@ -325,9 +342,9 @@ def test_an_always_failing_receiver_ends_in_the_dlq_with_the_reason(
     sqs.send_message(QueueUrl=queues["url"], MessageBody=body)
     assert wait_for(lambda: [r for r in receiver.requests("/dead") if r.ok], timeout_s=60)
     assert wait_for(lambda: _drained(client), timeout_s=30)
+    before = _settled(client)
     sqs.send_message(QueueUrl=queues["url"], MessageBody=body)
-    assert wait_for(lambda: _drained(client), timeout_s=30)
-    time.sleep(2)
+    _wait_settled(client, before + 1)
     assert len([r for r in receiver.requests("/dead") if r.ok]) == 1
 
 
@@ -355,14 +372,13 @@ def test_the_same_event_again_sends_nothing_new(
     assert first and first[0].json["message"] == f"{trade_id}: Luka Dončić"
     assert wait_for(lambda: _drained(client), timeout_s=30)
 
+    before = _settled(client)
     _publish(client, [event])
     envelope = {**event, "ingested_at": _now(), "trace": None}
     client.aws("sqs").send_message(
         QueueUrl=client.description["queues"]["notifier"]["url"], MessageBody=json.dumps(envelope)
     )
-    time.sleep(2)
-    assert wait_for(lambda: _drained(client), timeout_s=30)
-    time.sleep(2)
+    _wait_settled(client, before + 2)
     assert len(mine()) == 1
 
 

@@ -112,6 +112,42 @@ def test_where_offered_an_unfiltered_redrive_runs_a_move_task_at_the_rate(
     assert counts(pair.url) == (12, 0)
 
 
+class ReturningSqs(OfferingSqs):
+    """A move task that completes just before letters a killed reader held come back visible."""
+
+    def __init__(self, sqs: Any, pair: QueuePair, returning: list[str]) -> None:
+        super().__init__(sqs, pair)
+        self._returning = returning
+
+    def list_message_move_tasks(self, *, SourceArn: str, MaxResults: int) -> dict[str, Any]:
+        answer = super().list_message_move_tasks(SourceArn=SourceArn, MaxResults=MaxResults)
+        if answer["Results"][0]["Status"] == "COMPLETED" and self._returning:
+            for body in self._returning:
+                self._sqs.send_message(QueueUrl=self._pair.dlq_url, MessageBody=body)
+            self._returning.clear()
+            self.polls = 0  # the next task runs like the first
+        return answer
+
+
+def test_letters_back_just_after_a_task_are_moved_by_another_when_waiting_in_flight(
+    sqs: Any, pair: QueuePair, fill: Callable[..., list[Envelope]], counts: Any
+) -> None:
+    """--wait-in-flight leaves nothing behind: letters visible again once a task completed take a second
+    task, rather than ending the redrive with them still in the DLQ."""
+    fill(["timeout"] * 5)
+    offering = ReturningSqs(sqs, pair, ['{"late": 1}', '{"late": 2}', '{"late": 3}'])
+    report = redrive(
+        sqs=offering,
+        events=None,
+        pair=pair,
+        bus_name="tributary",
+        options=RedriveOptions(wait_in_flight=True),
+    )
+    assert len(offering.started) == 2
+    assert report.moved == 8
+    assert counts(pair.dlq_url) == (0, 0) and counts(pair.url) == (8, 0)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

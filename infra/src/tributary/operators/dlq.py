@@ -39,6 +39,9 @@ log = structlog.get_logger(__name__)
 Progress = Callable[[RedriveReport], None]
 
 
+MAX_MOVE_PASSES = 10  # move tasks one --wait-in-flight redrive may run (letters keep coming back)
+
+
 def _move_task_misfit(options: RedriveOptions, to: str, rate: float | None) -> str | None:
     """Why this redrive cannot be a move task (``None``: it can)."""
     if to != "queue":
@@ -117,6 +120,7 @@ def _move_with_task(
     report.method = "StartMessageMoveTask"
     report.destination = "queue " + pair.name
     moved_before = 0
+    passes = 0
     deadline = time.monotonic() + opts.in_flight_timeout_s
 
     def on_state(state: MoveTaskState) -> None:
@@ -136,13 +140,16 @@ def _move_with_task(
             break
         counts = queue_counts(sqs, pair.dlq_url)
         report.others_in_flight = counts.in_flight
-        if not (opts.wait_in_flight and counts.in_flight and time.monotonic() < deadline):
+        if not opts.wait_in_flight:
             break
         while counts.in_flight and not counts.visible and time.monotonic() < deadline:
             time.sleep(1.0)  # letters a killed reader held come back when their visibility runs out
             counts = queue_counts(sqs, pair.dlq_url)
         report.others_in_flight = counts.in_flight
-        if not counts.visible:
+        # Letters that came back while the task ran (or just after it) are visible now: another pass takes
+        # them. The passes are bounded, so letters failing straight back into the DLQ cannot loop forever.
+        passes += 1
+        if not counts.visible or passes >= MAX_MOVE_PASSES or time.monotonic() >= deadline:
             break
     report.moved = report.matched = moved_before
     report.elapsed_s = time.monotonic() - report.started
