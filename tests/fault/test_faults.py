@@ -55,6 +55,8 @@ from graph_writer.testing import InMemoryGraphStore
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import WebhookReceiver
+from shared.boundedjson import loads
+from shared.errors import ContractError
 from shared.upcasting import upcaster_for
 from tests.e2e.conftest import e2e_emulators, start_stack
 from tests.support.faults import (
@@ -433,8 +435,8 @@ def _poison_kind(run: FaultRun, worker: str, body: str) -> str | None:
         if body == sent:
             return kind
     try:
-        summary = json.loads(body)
-    except ValueError:
+        summary = loads(body)
+    except ContractError:
         return None
     big = run.poison[worker]["big"].encode()
     if isinstance(summary, dict) and summary.get("sha256") == hashlib.sha256(big).hexdigest():

@@ -86,6 +86,13 @@ def test_a_letter_without_an_envelope_is_still_a_letter() -> None:
     assert letter.reason == {"error_type": "ContractError"}
 
 
+def test_a_poison_letter_nested_100000_deep_is_still_a_letter() -> None:
+    """Bodies the runtime refused for their depth or numbers do not crash the operator tools."""
+    for body in ["[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5000 + "}"]:
+        letter = letter_from_message(message(body, {"tributary.error_type": "ContractError"}))
+        assert letter.event is None and letter.summary()["body"] == body
+
+
 def test_an_eventbridge_delivery_failure_reads_as_delivery_failed() -> None:
     """A rule's own DLQ attributes (ERROR_CODE, …) map onto the reason."""
     attrs = {"ERROR_CODE": "SQS_QUEUE_NOT_FOUND", "ERROR_MESSAGE": "gone", "RETRY_ATTEMPTS": "185"}

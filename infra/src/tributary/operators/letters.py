@@ -15,13 +15,14 @@ the same key are alternatives (OR); filters on different keys must all hold (AND
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.boundedjson import loads
+from shared.errors import ContractError
 from shared.failure import read_failure
 
 
@@ -70,8 +71,8 @@ class Letter:
     def summary(self) -> dict[str, Any]:
         """What ``dlq peek --json`` prints for one letter."""
         try:
-            body: Any = json.loads(self.body)
-        except ValueError:
+            body: Any = loads(self.body)
+        except ContractError:  # not JSON, or poison (100,000 levels deep): shown as text
             body = self.body
         return {
             "message_id": self.message_id,
@@ -126,8 +127,8 @@ def letter_from_message(raw: Mapping[str, Any]) -> Letter:
     event: Mapping[str, Any] | None = None
     detail_type = source = None
     try:
-        doc = json.loads(body)
-    except ValueError:
+        doc = loads(body)
+    except ContractError:  # not JSON, or past the parser's limits: a letter without event fields
         doc = None
     if isinstance(doc, dict) and isinstance(doc.get("detail"), dict) and "detail-type" in doc:
         event, detail_type, source = doc["detail"], str(doc["detail-type"]), str(doc.get("source", ""))
