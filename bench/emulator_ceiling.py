@@ -24,7 +24,7 @@ from tributary.aws import emulator_client
 from tributary.emulators import EMULATORS, make_emulator
 from tributary.provision import provision
 
-SINK = ServiceManifest(name="sink", module="none", consumes=(Subscription(type="bench.tick", versions=(1,)),))
+SINK = ServiceManifest(name="sink", consumes=(Subscription(type="bench.tick", versions=(1,)),))
 
 
 def measure(emulator_name: str, events: int, threads: int = 4) -> dict[str, Any]:

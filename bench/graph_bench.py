@@ -35,7 +35,7 @@ from falkordb import FalkorDB
 from contracts import Envelope
 from graph_writer.adapters.falkor import FalkorGraphStore
 from graph_writer.adapters.falkor_server import EmbeddedFalkorServer
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.manifest import MANIFEST as GRAPH
 from ingest.manifest import MANIFEST as INGEST
 from tributary.client import StackClient

@@ -63,7 +63,6 @@ BENCH = Path(__file__).parent
 RESULTS = BENCH / "results"
 BASELINE = ServiceManifest(
     name="baseline",
-    module="none",  # never started: bench/baseline.py drains its queue
     consumes=tuple(Subscription(type=t, versions=(1,)) for t in ("sensor.reading", "trade.completed")),
 )
 SCALED = ("archiver", "graph_writer")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.envelope import Envelope, EventIn, detail_type
-from tests.support.samples import all_samples, load_sample
-from tests.support.validation import error_locs
+from shared.testkit.samples import all_samples, load_sample
+from shared.testkit.validation import error_locs
 
 
 @pytest.mark.parametrize("sample", all_samples(), ids=lambda s: detail_type(s["type"], s["version"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.fields import GeoPoint
-from tests.support.validation import error_locs
+from shared.testkit.validation import error_locs
 
 
 def test_geopoint_accepts_the_extremes() -> None:

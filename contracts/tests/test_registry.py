@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from contracts.envelope import detail_type
 from contracts.events import SensorReadingV1
 from contracts.registry import UnknownContractError, contract, contract_model, known_contracts, validate_data
-from tests.support.samples import all_samples
+from shared.testkit.samples import all_samples
 
 
 def test_known_contracts_lists_every_event_type_sorted() -> None:

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from contracts import Envelope, UpcastError, has_upcaster, upcast_data, upcast_envelope, upcaster
-from tests.support.envelopes import envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import load_sample
 
 
 def test_sensor_reading_has_an_upcaster_from_v1_only() -> None:

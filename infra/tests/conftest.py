@@ -51,7 +51,8 @@ def tiny_manifest() -> Callable[..., ServiceManifest]:
         consumes = (Subscription(type="sensor.reading", versions=(1,)),) if worker else ()
         return ServiceManifest(
             name=name,
-            module="tiny_service",
+            builder="tiny_service:never",  # the tests launch it as a script: never resolved
+            settings="tiny_service:never",
             consumes=consumes,
             http=not worker,
             queue=QueueSettings(max_receive_count=max_receive_count),

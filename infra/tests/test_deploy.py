@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 from tributary import deploy as deploy_module
 from tributary.aws import emulator_client
 from tributary.cli import app

@@ -14,15 +14,14 @@ from tributary.aws import emulator_client
 from tributary.localstack import LocalStackEmulator
 from tributary.provision import TARGET_ID, Topology, provision
 
-ARCHIVER = ServiceManifest(name="archiver", module="archiver.main", consumes=(Subscription(type="*"),))
+ARCHIVER = ServiceManifest(name="archiver", consumes=(Subscription(type="*"),))
 SENSORS = ServiceManifest(
     name="sensors",
-    module="sensors.main",
     consumes=(Subscription(type="sensor.reading", versions=(1, 2)),),
     queue=QueueSettings(visibility_timeout_s=30, max_receive_count=2, retention_s=3600),
     topics=("alerts",),
 )
-INGEST = ServiceManifest(name="ingest", module="ingest.main", http=True)
+INGEST = ServiceManifest(name="ingest", http=True)
 MANIFESTS = [ARCHIVER, INGEST, SENSORS]
 
 

@@ -37,6 +37,7 @@ def make_stack(
             "bus_name": f"t{secrets.token_hex(4)}",
             "service_env": {"ingest": tiny_env, "reader": tiny_env, "worker": {**tiny_env, "TINY_KNOB": "1"}},
             "stop_timeout_s": 5.0,
+            "launcher": ("-m", "tiny_service"),
         }
         options.update(kwargs)
         return Stack(**options)  # type: ignore[arg-type]
@@ -141,7 +142,10 @@ def test_own_emulator_is_stopped_and_its_bucket_folder_removed(
 ) -> None:
     """A stack that started its emulator stops it, and removes LocalStack's folder for its bucket."""
     with Stack(
-        data_dir=tmp_path, manifests=[tiny_manifest("ingest")], service_env={"ingest": tiny_env}
+        data_dir=tmp_path,
+        manifests=[tiny_manifest("ingest")],
+        service_env={"ingest": tiny_env},
+        launcher=("-m", "tiny_service"),
     ) as stack:
         stack.client("s3").put_object(Bucket=stack.bucket, Key="k", Body=b"v")
         emulator_pid = stack.emulator.pid

@@ -17,11 +17,14 @@ from tributary.processes import ProcessStartError
 from tributary.supervisor import ServiceSpec, Supervisor, exit_reason
 
 BASE_ENV = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "TRIBUTARY_BUS_NAME": "bus"}
+TINY = ("-m", "tiny_service")  # the tiny service ignores the name argument the supervisor adds
 
 
 @pytest.fixture
 def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    sup = Supervisor(data_dir=tmp_path, base_env=BASE_ENV, health_timeout_s=10, stop_timeout_s=5)
+    sup = Supervisor(
+        data_dir=tmp_path, base_env=BASE_ENV, launcher=TINY, health_timeout_s=10, stop_timeout_s=5
+    )
     yield sup
     sup.stop()
 
@@ -72,7 +75,7 @@ def test_stop_kills_what_ignores_sigterm(
     tmp_path: Path, tiny_manifest: Callable[..., ServiceManifest], tiny_env: dict[str, str]
 ) -> None:
     """A process still running after the stop timeout is SIGKILLed."""
-    sup = Supervisor(data_dir=tmp_path, base_env=BASE_ENV, stop_timeout_s=0.5)
+    sup = Supervisor(data_dir=tmp_path, base_env=BASE_ENV, launcher=TINY, stop_timeout_s=0.5)
     sup.start([ServiceSpec(manifest=tiny_manifest("stubborn"), env={**tiny_env, "TINY_IGNORE_SIGTERM": "1"})])
     (proc,) = sup.processes["stubborn"]
     started = time.monotonic()

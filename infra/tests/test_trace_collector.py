@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from shared.testkit.waiting import wait_for
 from shared.tracing import Tracer, udp_emitter
-from tests.support.waiting import wait_for
 from tributary.trace_collector import TraceCollector, WireFormatError, decode
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tenacity import wait_none
 
-from tests.support.samples import load_sample
+from shared.testkit.samples import load_sample
 from tributary_sdk import Event
 
 

@@ -11,7 +11,7 @@ from tenacity import wait_none
 
 from contracts import Envelope
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.ports import PublishFailure
 from ingest.testing import InMemoryPublisher
 from shared.putevents import entry_size

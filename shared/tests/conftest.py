@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.envelopes import FakeClock
+from shared.testkit.envelopes import FakeClock
 
 
 @pytest.fixture

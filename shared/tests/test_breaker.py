@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from shared.breaker import BreakerState, CircuitBreaker
 from tests.support.envelopes import FakeClock
+
+from shared.breaker import BreakerState, CircuitBreaker
 
 
 def test_opens_after_threshold_outages_in_a_row_and_not_before() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from shared.idempotency import IdempotencyLedger, SqliteLedger
 from shared.testing import InMemoryLedger
-from tests.support.envelopes import FakeClock
+from shared.testkit.envelopes import FakeClock
 
 LEASE = 60.0
 

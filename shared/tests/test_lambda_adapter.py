@@ -19,7 +19,7 @@ from shared.observe import BatchObserver, BatchReport
 from shared.outcomes import RetryPolicy
 from shared.sqs import SqsQueue
 from shared.testing import InMemoryQueue
-from tests.support.envelopes import FakeClock, envelope, rule_body
+from shared.testkit.envelopes import FakeClock, envelope, rule_body
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tributary-svc"
 POLICY = RetryPolicy(max_attempts=3)

@@ -11,7 +11,6 @@ def test_typed_subscriptions_match_their_detail_types() -> None:
     """A worker consuming two versions of one type and one of another gets a detail-type list."""
     manifest = ServiceManifest(
         name="w",
-        module="w.main",
         consumes=(
             Subscription(type="sensor.reading", versions=(1, 2)),
             Subscription(type="cat.sighting", versions=(1,)),
@@ -24,14 +23,14 @@ def test_typed_subscriptions_match_their_detail_types() -> None:
 
 def test_star_subscription_matches_every_envelope() -> None:
     """``*`` matches any event that carries an envelope id."""
-    manifest = ServiceManifest(name="a", module="a.main", consumes=(Subscription(type="*"),))
+    manifest = ServiceManifest(name="a", consumes=(Subscription(type="*"),))
     assert manifest.event_pattern() == {"detail": {"id": [{"exists": True}]}}
 
 
 def test_http_only_service_has_no_pattern() -> None:
     """A service that consumes nothing has no rule."""
     with pytest.raises(ValueError, match="consumes no events"):
-        ServiceManifest(name="ingest", module="ingest.main", http=True).event_pattern()
+        ServiceManifest(name="ingest", http=True).event_pattern()
 
 
 def test_installed_services_are_discovered() -> None:

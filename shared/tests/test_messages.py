@@ -6,7 +6,7 @@ import pytest
 
 from shared.errors import ContractError
 from shared.messages import parse_envelope
-from tests.support.envelopes import envelope, rule_body
+from shared.testkit.envelopes import envelope, rule_body
 
 
 def test_rule_delivered_body_yields_its_envelope() -> None:

@@ -21,8 +21,8 @@ from shared.observe import BatchObserver, traced
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
-from tests.support.emf import check_emf
-from tests.support.envelopes import envelope, rule_body
+from shared.testkit.emf import check_emf
+from shared.testkit.envelopes import envelope, rule_body
 
 
 class SlowStore:

@@ -11,7 +11,7 @@ from shared.errors import PermanentError, RetryableError
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
-from tests.support.envelopes import FakeClock, envelope, rule_body
+from shared.testkit.envelopes import FakeClock, envelope, rule_body
 
 
 class RecordingHandler:

@@ -12,8 +12,8 @@ from shared.manifest import Subscription
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import envelope, rule_body
 from shared.upcasting import no_upcast, upcaster_for
-from tests.support.envelopes import envelope, rule_body
 
 READINGS = (
     Subscription(type="sensor.reading", versions=(1, 2)),

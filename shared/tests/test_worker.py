@@ -14,8 +14,8 @@ from shared.messages import Message
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import envelope, rule_body
 from shared.worker import BatchLimits, InFlight, PollSettings, Worker
-from tests.support.envelopes import envelope, rule_body
 
 
 class SlowHandler:

@@ -2,8 +2,9 @@
 
 The file parses; every build context and Dockerfile exists; every service manifest has a container and
 vice versa; each container's environment is what the service's settings read and what the local stack
-gives it (tributary/stack.py), with the queue and topic names local provisioning creates; each Dockerfile
-installs only its service's locked dependencies and runs it as a non-root user.
+gives it (tributary/stack.py), with the queue and topic names local provisioning creates; the one service
+Dockerfile, built with each service as its ``SERVICE`` argument, installs only that service's locked
+dependencies and runs it through the services' entry point as a non-root user.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import pytest
 import yaml
 
 from shared.manifest import ServiceManifest, load_manifests
-from tests.support.service_settings import settings_env
+from shared.testkit.settings_env import settings_env
 from tributary.endpoint import EndpointEmulator
 from tributary.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
+SERVICE_DOCKERFILE = ROOT / "services" / "Dockerfile"
 INFRASTRUCTURE = {"localstack", "provision"}
 LOCALSTACK_IMAGE = "localstack/localstack:4.14.0"
 ENDPOINT = "http://localstack:4566"
@@ -71,7 +73,8 @@ def test_build_contexts_and_dockerfiles_exist(compose: dict[str, Any]) -> None:
         assert context.is_dir(), name
         assert (context / service["build"]["dockerfile"]).is_file(), name
         if name in MANIFESTS:
-            assert service["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+            assert service["build"]["dockerfile"] == "services/Dockerfile"
+            assert service["build"]["args"] == {"SERVICE": name}
 
 
 def test_ports_are_published_on_loopback_only(compose: dict[str, Any]) -> None:
@@ -151,25 +154,31 @@ def _stages(dockerfile: Path) -> tuple[dict[str, str], list[tuple[str, list[str]
     return args, stages
 
 
-@pytest.mark.parametrize("name", sorted(MANIFESTS))
-def test_dockerfile_is_slim_non_root_and_locked_to_its_service(name: str) -> None:
-    """Final stage python:3.13-slim as a non-root user running the manifest's module; only its own deps."""
-    manifest = MANIFESTS[name]
-    dockerfile = ROOT / "services" / name / "Dockerfile"
-    _, stages = _stages(dockerfile)
+def test_the_service_dockerfile_is_slim_non_root_and_locked_to_one_service() -> None:
+    """Final stage python:3.13-slim as a non-root user running tributary-service (the service from the build
+    argument); only the ``SERVICE`` package's locked dependencies; a Lambda stage on shared.lambda_entry."""
+    _, stages = _stages(SERVICE_DOCKERFILE)
     base, instructions = stages[-1]
     assert base == "python:3.13-slim"
     users = [i.split()[1] for i in instructions if i.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in {"0", "root"}
-    assert instructions[-1] == f'CMD ["python", "-m", "{manifest.module}"]'
+    assert instructions[-1] == 'CMD ["tributary-service"]'
+    assert "TRIBUTARY_SERVICE=${SERVICE}" in " ".join(instructions)
+    build = " ".join(stages[0][1])
+    assert 'package="tributary-$(echo "${SERVICE}" | tr _ -)"' in build
+    assert build.count('--package "${package}"') == 2
+    assert "--frozen" in build and "--no-dev" in build and "--require-hashes" in build
+    [(_, lambda_stage)] = [s for s in stages if s[0].startswith("public.ecr.aws/lambda/python:3.13")]
+    assert lambda_stage[-1] == 'CMD ["shared.lambda_entry.handler"]'
+
+
+@pytest.mark.parametrize("name", sorted(MANIFESTS))
+def test_each_service_package_is_what_the_build_argument_names(name: str) -> None:
+    """``SERVICE=<name>`` installs ``tributary-<name with dashes>``: the service's own pyproject."""
     package = "tributary-" + name.replace("_", "-")
     pyproject = (ROOT / "services" / name / "pyproject.toml").read_text(encoding="utf-8")
     assert f'name = "{package}"' in pyproject
-    build = " ".join(stages[0][1])
-    assert build.count(f"--package {package}") == 2
-    assert "--frozen" in build and "--no-dev" in build and "--require-hashes" in build
-    lambda_stages = [s for s in stages if s[0].startswith("public.ecr.aws/lambda/python:3.13")]
-    assert len(lambda_stages) == (1 if manifest.is_worker else 0)
+    assert f'{name} = "{name}.manifest:MANIFEST"' in pyproject
 
 
 def test_dockerignore_keeps_what_the_images_copy() -> None:
@@ -177,7 +186,7 @@ def test_dockerignore_keeps_what_the_images_copy() -> None:
     lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     kept = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     copied = set()
-    for dockerfile in [*ROOT.glob("services/*/Dockerfile"), ROOT / "infra" / "Dockerfile"]:
+    for dockerfile in [SERVICE_DOCKERFILE, ROOT / "infra" / "Dockerfile"]:
         for line in dockerfile.read_text(encoding="utf-8").splitlines():
             if line.startswith("COPY ") and "--from" not in line:
                 copied.update(line.split()[1:-1])

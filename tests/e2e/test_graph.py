@@ -29,14 +29,14 @@ import httpx
 import pytest
 
 from contracts import Envelope
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.manifest import MANIFEST as GRAPH
 from graph_writer.model import node_id
 from graph_writer.testing import InMemoryGraphStore
+from shared.testkit.envelopes import rule_body
+from shared.testkit.letters import failure_of
+from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import run_crash_stack
-from tests.support.envelopes import rule_body
-from tests.support.letters import failure_of
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import MUNICIPALITIES, TEAMS
 from tributary.stack import Stack

@@ -32,9 +32,9 @@ import pytest
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import Received, WebhookReceiver
-from tests.support.letters import failure_of
+from shared.testkit.letters import failure_of
+from shared.testkit.waiting import wait_for
 from tests.support.settled import settled
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.emulators import make_emulator
 from tributary.stack import Stack

@@ -36,8 +36,8 @@ import pytest
 
 from archiver.manifest import MANIFEST as ARCHIVER
 from shared.manifest import ServiceManifest, Subscription
+from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import start_stack
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import domain_events
 from tributary.provision import provision
@@ -52,7 +52,6 @@ KINDS = {
 }
 PROBE = ServiceManifest(
     name="backfill_probe",
-    module="not.run",
     consumes=(
         Subscription(type="sensor.reading", versions=(1,)),
         Subscription(type="device.registered", versions=(1,)),

@@ -19,8 +19,8 @@ import pytest
 from archiver.manifest import MANIFEST as ARCHIVER
 from graph_writer.manifest import MANIFEST as GRAPH
 from ingest.manifest import MANIFEST as INGEST
+from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import E2E_SERVICE_ENV, e2e_emulators, start_stack
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary.stack import Stack
 

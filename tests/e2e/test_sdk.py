@@ -20,9 +20,9 @@ import pytest
 from tenacity import wait_exponential
 
 from shared.putevents import entry_size
+from shared.testkit.samples import load_sample
+from shared.testkit.waiting import wait_for
 from shared.tracing import new_trace_header
-from tests.support.samples import load_sample
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 from tributary_sdk import TOO_LARGE, Event, Publisher
 from tributary_sdk.events import prepare

@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from contracts import new_event_id
+from shared.testkit.letters import failure_of
+from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import run_crash_stack
-from tests.support.letters import failure_of
-from tests.support.waiting import wait_for
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.stack import Stack

@@ -9,8 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.support.letters import failure_of
-from tests.support.waiting import wait_for
+from shared.testkit.letters import failure_of
+from shared.testkit.waiting import wait_for
 from tributary.client import StackClient
 from tributary.producers import domain_events, invalid_events
 

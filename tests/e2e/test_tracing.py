@@ -21,9 +21,9 @@ import pytest
 
 from contracts import new_event_id
 from shared.manifest import load_manifests
+from shared.testkit.samples import load_sample
+from shared.testkit.waiting import wait_for
 from shared.tracing import TraceContext, new_trace_header
-from tests.support.samples import load_sample
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

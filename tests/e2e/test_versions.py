@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from graph_writer.model import node_id
+from shared.testkit.readings import UNITS, reading_twins
+from shared.testkit.waiting import wait_for
 from tests.e2e.test_graph import graph_url, node
 from tests.e2e.test_series import series_url
-from tests.support.readings import UNITS, reading_twins
-from tests.support.waiting import wait_for
 from tributary.client import StackClient
 
 pytestmark = pytest.mark.e2e

@@ -49,7 +49,7 @@ import pytest
 
 from archiver.manifest import MANIFEST as ARCHIVER
 from contracts import Envelope
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.manifest import MANIFEST as GRAPH
 from graph_writer.testing import InMemoryGraphStore
 from ingest.manifest import MANIFEST as INGEST
@@ -57,6 +57,8 @@ from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import WebhookReceiver
 from shared.boundedjson import loads
 from shared.errors import ContractError
+from shared.testkit.letters import failure_of
+from shared.testkit.waiting import wait_for
 from shared.upcasting import upcaster_for
 from tests.e2e.conftest import e2e_emulators, start_stack
 from tests.support.faults import (
@@ -67,8 +69,6 @@ from tests.support.faults import (
     restart_until_healthy,
     series_file,
 )
-from tests.support.letters import failure_of
-from tests.support.waiting import wait_for
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.processes import ProcessStartError

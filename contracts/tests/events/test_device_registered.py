@@ -6,8 +6,8 @@ import pytest
 
 from contracts.events.device_registered import DeviceRegisteredV1
 from contracts.fields import GeoPoint
-from tests.support.samples import load_sample
-from tests.support.validation import error_locs
+from shared.testkit.samples import load_sample
+from shared.testkit.validation import error_locs
 
 
 def test_sample_parses() -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from contracts import validate_data
 from contracts.events.ops_dlq_depth import OpsDlqDepthV1
-from tests.support.samples import load_sample
-from tests.support.validation import error_locs
+from shared.testkit.samples import load_sample
+from shared.testkit.validation import error_locs
 
 
 def test_sample_parses() -> None:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from contracts.events.order_placed import OrderPlacedV1
-from tests.support.samples import load_sample
-from tests.support.validation import error_locs
+from shared.testkit.samples import load_sample
+from shared.testkit.validation import error_locs
 
 
 def test_sample_parses_money_exactly() -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from contracts.events.sensor_reading import SensorReadingV1, SensorReadingV2
 from contracts.upcasting import upcast_data
-from tests.support.samples import load_sample
-from tests.support.validation import error_locs
+from shared.testkit.samples import load_sample
+from shared.testkit.validation import error_locs
 
 
 def test_sample_parses() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contracts.events.trade_completed import TradeCompletedV1
-from tests.support.samples import load_sample
-from tests.support.validation import error_locs
+from shared.testkit.samples import load_sample
+from shared.testkit.validation import error_locs
 
 
 def test_sample_parses() -> None:

@@ -26,7 +26,7 @@ from tributary_cdk.testing import Synth, synthesize
 
 VARIANT_BUS = "variant"
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-000000000000"
-LAMBDA_HANDLER = "archiver.lambda_main.handler"
+LAMBDA_HANDLER = "shared.lambda_entry.handler"
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def test_config_from_context() -> None:
         {
             "bus_name": "blue",
             "compute": {
-                "archiver": {"kind": "lambda", "handler": "archiver.lambda_main.handler", "batch_size": 50},
+                "archiver": {"kind": "lambda", "batch_size": 50},
                 "notifier": {"max_tasks": 2},
             },
             "image": {"kind": "registry", "tag": "v1"},
@@ -75,9 +75,7 @@ def test_config_from_context() -> None:
         }
     )
     assert config.bus_name == "blue"
-    assert config.compute_for("archiver") == LambdaCompute(
-        handler="archiver.lambda_main.handler", batch_size=50
-    )
+    assert config.compute_for("archiver") == LambdaCompute(batch_size=50)
     assert config.compute_for("notifier") == FargateCompute(max_tasks=2)
     assert config.compute_for("graph_writer") == FargateCompute()
     assert config.image == ImageSource(kind="registry", tag="v1")
@@ -118,7 +116,7 @@ def test_http_front_cannot_run_on_lambda(manifests: dict[str, ServiceManifest]) 
         pytest.skip("ingest not installed")
     app = new_app()
     config = DeployConfig(
-        compute={"ingest": LambdaCompute(handler="ingest.lambda_main.handler")},
+        compute={"ingest": LambdaCompute()},
         image=ImageSource(kind="registry"),
     )
     with pytest.raises(ValueError, match="serves HTTP"):
@@ -131,11 +129,7 @@ def test_lambda_timeout_above_visibility_is_refused(manifests: dict[str, Service
         pytest.skip("archiver not installed")
     archiver = manifests["archiver"]
     config = DeployConfig(
-        compute={
-            "archiver": LambdaCompute(
-                handler="archiver.lambda_main.handler", timeout_s=archiver.queue.visibility_timeout_s + 1
-            )
-        },
+        compute={"archiver": LambdaCompute(timeout_s=archiver.queue.visibility_timeout_s + 1)},
         image=ImageSource(kind="registry"),
     )
     with pytest.raises(ValueError, match="exceeds the queue's visibility timeout"):

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from shared.manifest import ServiceManifest
-from tests.support.service_settings import settings_env
+from shared.testkit.settings_env import settings_env
 from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
 
 

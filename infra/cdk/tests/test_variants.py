@@ -33,12 +33,12 @@ def test_lambda_worker_reports_batch_item_failures(variant: Synth) -> None:
 
 
 def test_lambda_runs_the_lambda_target_with_the_handler(variant: Synth) -> None:
-    """The function image is the Dockerfile's ``lambda`` target; its command is the adapter handler."""
+    """The function image is the Dockerfile's ``lambda`` target; its command is the one Lambda entry point."""
     archiver = _template(variant, "archiver")
     (function,) = resources(archiver, "AWS::Lambda::Function").values()
     props = function["Properties"]
     assert props["PackageType"] == "Image"
-    assert props["ImageConfig"] == {"Command": ["archiver.lambda_main.handler"]}
+    assert props["ImageConfig"] == {"Command": ["shared.lambda_entry.handler"]}
     assert props["Timeout"] == 90
     assert props["Timeout"] <= 120  # the archiver queue's visibility timeout
     assert props["TracingConfig"] == {"Mode": "Active"}  # Lambda runs the X-Ray daemon

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from shared.manifest import ServiceManifest, load_manifests
-from tests.support.service_settings import settings_env
+from shared.testkit.settings_env import settings_env
 from tributary_cdk.naming import TARGET_ID, TARGET_MAX_EVENT_AGE_S, TARGET_MAX_RETRY_ATTEMPTS
 from tributary_cdk.testing import Synth, actions_of, app_container, container_env, resources, role_statements
 
@@ -223,13 +223,16 @@ def test_fargate_service_scales_on_backlog_per_task(worker: tuple[ServiceManifes
 def test_container_runs_the_service_image_with_health_check(
     worker: tuple[ServiceManifest, Template], synth: Synth, service_stack: Callable[[str], cdk.Stack]
 ) -> None:
-    """The image is built from services/<svc>/Dockerfile (runtime target); /healthz is probed."""
+    """The image is built from services/Dockerfile with SERVICE=<svc> (runtime target) and runs
+    ``tributary-service <svc>``; /healthz is probed."""
     manifest, template = worker
     (image,) = synth.assets(service_stack(manifest.name))["dockerImages"].values()
-    assert image["source"]["dockerFile"] == f"services/{manifest.name}/Dockerfile"
+    assert image["source"]["dockerFile"] == "services/Dockerfile"
+    assert image["source"]["dockerBuildArgs"] == {"SERVICE": manifest.name}
     assert image["source"]["dockerBuildTarget"] == "runtime"
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
     container = app_container(task)
+    assert container["Command"] == ["tributary-service", manifest.name]
     assert "/healthz" in " ".join(container["HealthCheck"]["Command"])
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["StopTimeout"] >= 60

@@ -33,7 +33,7 @@ from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
 from tributary.provision import Topology, provision, serves_dynamodb
-from tributary.supervisor import ServiceSpec, Supervisor
+from tributary.supervisor import LAUNCHER, ServiceSpec, Supervisor
 from tributary.trace_collector import TraceCollector
 from tributary.watcher import DlqWatcher
 
@@ -68,6 +68,7 @@ class Stack:
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
         python: the interpreter that runs services (default: this one).
+        launcher: what it runs, followed by the service name (default: ``-m shared.run``).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
         aws_proxy: route each service's AWS calls through its own listener of an
@@ -89,6 +90,7 @@ class Stack:
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         replicas: Mapping[str, int] | None = None,
         python: Path | None = None,
+        launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
         watch_dlqs_s: float | None = 5.0,
@@ -105,6 +107,7 @@ class Stack:
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
         self._replicas = dict(replicas or {})
         self._python = python
+        self._launcher = tuple(launcher)
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
         self._watch_dlqs_s = watch_dlqs_s
@@ -163,6 +166,7 @@ class Stack:
                 data_dir=self.data_dir,
                 base_env=self._base_env(),
                 python=self._python,
+                launcher=self._launcher,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
             )

@@ -1,6 +1,7 @@
 """One process per service replica: started with its environment, health-checked, drained on stop.
 
-Each replica runs ``<python> -m <manifest.module>`` in its own process group, with stdout and stderr
+Each replica runs ``<python> -m shared.run <service>`` (the one entry point of every service) in its own
+process group, with stdout and stderr
 appended to ``<data_dir>/logs/<service>.log`` (replica ``n > 0``: ``<service>.<n>.log``). Every process
 serves ``GET /healthz`` on ``TRIBUTARY_HTTP_HOST:TRIBUTARY_HTTP_PORT`` (ingest on its API port, workers on a
 small health server) and counts as started once that answers 200.
@@ -36,6 +37,8 @@ from shared.manifest import ServiceManifest
 from tributary.processes import LOOPBACK, free_port, kill_process, spawn, stop_processes, wait_healthy
 
 log = structlog.get_logger(__name__)
+
+LAUNCHER = ("-m", "shared.run")  # tributary-service's module: it serves every service by name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +91,7 @@ class Supervisor:
         data_dir: the stack's data folder (logs under ``logs/``, service files under ``services/<name>``).
         base_env: variables every service gets (AWS endpoint, region, credentials, bus, bucket).
         python: the interpreter that runs services (default: this one, i.e. the workspace ``.venv``).
+        launcher: what ``python`` runs, followed by the service name (default: the services' entry point).
         health_timeout_s: how long a process may take to answer ``/healthz``.
         stop_timeout_s: how long processes may drain after SIGTERM before SIGKILL.
     """
@@ -98,11 +102,13 @@ class Supervisor:
         data_dir: Path,
         base_env: Mapping[str, str],
         python: Path | None = None,
+        launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
     ) -> None:
         self.data_dir = data_dir
         self.python = python or Path(sys.executable)
+        self._launcher = tuple(launcher)
         self._base_env = dict(base_env)
         self._health_timeout_s = health_timeout_s
         self._stop_timeout_s = stop_timeout_s
@@ -136,7 +142,7 @@ class Supervisor:
         suffix = "" if replica == 0 else f".{replica}"
         log_path = self.data_dir / "logs" / f"{spec.name}{suffix}.log"
         proc = spawn(
-            [str(self.python), "-m", spec.manifest.module],
+            [str(self.python), *self._launcher, spec.name],
             env=env,
             log_path=log_path,
             cwd=Path(env["TRIBUTARY_DATA_DIR"]),

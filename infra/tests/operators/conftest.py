@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from contracts import Envelope
-from tests.support.envelopes import envelope, rule_body
+from shared.testkit.envelopes import envelope, rule_body
 from tributary.operators.target import QueuePair
 
 REGION = "us-east-1"

@@ -13,9 +13,9 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from archiver.handlers import encode, object_key, partition_events
+from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 from tributary.cli import app
 from tributary.operators import cli_support
 from tributary.operators.target import QueuePair

@@ -18,11 +18,9 @@ from tributary.operators.target import Target, aws_target
 from tributary.provision import provision
 
 MANIFESTS = [
-    ServiceManifest(name="archiver", module="x", consumes=(Subscription(type="*"),)),
-    ServiceManifest(name="ingest", module="x", http=True),
-    ServiceManifest(
-        name="probe", module="x", consumes=(Subscription(type="sensor.reading", versions=(1, 2)),)
-    ),
+    ServiceManifest(name="archiver", consumes=(Subscription(type="*"),)),
+    ServiceManifest(name="ingest", http=True),
+    ServiceManifest(name="probe", consumes=(Subscription(type="sensor.reading", versions=(1, 2)),)),
 ]
 
 
@@ -31,7 +29,7 @@ def target(aws: None) -> Target:
     """archiver and probe provisioned as the stack does; ghost installed but never provisioned."""
     clients = {name: boto3.client(name, region_name="us-east-1") for name in ("sqs", "events", "s3")}
     provision(**clients, bucket="archive-bucket", bus_name="tributary", manifests=MANIFESTS)
-    ghost = ServiceManifest(name="ghost", module="x", consumes=(Subscription(type="a.b", versions=(1,)),))
+    ghost = ServiceManifest(name="ghost", consumes=(Subscription(type="a.b", versions=(1,)),))
     return aws_target(
         profile=None,
         region="us-east-1",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.failure import FAILURE_ATTRIBUTE, Failure
-from tests.support.envelopes import envelope, rule_body
+from shared.testkit.envelopes import envelope, rule_body
 from tributary.operators.letters import Letter, Selector, letter_from_message, parse_filter, parse_when
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from archiver.handlers import encode, object_key, partition_events
+from archiver.domain import encode, object_key, partition_events
 from contracts import Envelope
 from shared.manifest import ServiceManifest, Subscription
 from shared.messages import parse_envelope
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 from tributary.operators.ratelimit import TokenBucket
 from tributary.operators.replay import (
     ArchiveQuery,
@@ -85,9 +85,7 @@ def test_a_service_gets_only_what_its_manifest_consumes(sqs: Any, s3: Any, histo
     """A manifest that takes readings only: devices are counted as not consumed, not sent."""
     url = sqs.create_queue(QueueName="probe")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    manifest = ServiceManifest(
-        name="probe", module="x", consumes=(Subscription(type="sensor.reading", versions=(1,)),)
-    )
+    manifest = ServiceManifest(name="probe", consumes=(Subscription(type="sensor.reading", versions=(1,)),))
     report = replay(
         s3=s3,
         bucket=BUCKET,

@@ -30,9 +30,7 @@ def test_local_target_reads_stack_json(tmp_path: Path) -> None:
             }
         )
     )
-    installed = [
-        ServiceManifest(name=n, module="x", consumes=(Subscription(type="*"),)) for n in ("archiver", "other")
-    ]
+    installed = [ServiceManifest(name=n, consumes=(Subscription(type="*"),)) for n in ("archiver", "other")]
     target = local_target(tmp_path, manifests=installed)
     assert target.where == "ministack stack at http://127.0.0.1:1"
     assert (target.bus_name, target.bucket) == ("b", "bkt")
@@ -52,7 +50,7 @@ def test_aws_resolves_queues_by_name_and_says_which_are_missing(sqs: Any) -> Non
     """<bus>-<svc> and <bus>-<svc>-dlq via GetQueueUrl; an unknown service names the known ones."""
     sqs.create_queue(QueueName="prod-archiver")
     sqs.create_queue(QueueName="prod-archiver-dlq")
-    manifests = [ServiceManifest(name="archiver", module="x", consumes=(Subscription(type="*"),))]
+    manifests = [ServiceManifest(name="archiver", consumes=(Subscription(type="*"),))]
     target = aws_target(profile=None, region="us-east-1", bus_name="prod", bucket=None, manifests=manifests)
     assert target.where == "AWS us-east-1"
     pair = target.queue_pair("archiver")

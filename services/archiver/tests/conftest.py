@@ -11,7 +11,7 @@ from moto import mock_aws
 from archiver.testing import InMemoryArchiveStore
 from shared.idempotency import IdempotencyLedger, SqliteLedger
 from shared.testing import InMemoryLedger
-from tests.support.envelopes import FakeClock
+from shared.testkit.envelopes import FakeClock
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import boto3
 import pytest
 
 from archiver.adapters.s3 import S3ArchiveStore
-from archiver.handlers import encode
+from archiver.domain import encode
 from archiver.ports import ArchiveStore
 from archiver.testing import InMemoryArchiveStore
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 
 KEY = "events/type=sensor.reading/version=1/dt=2025-06-01/hour=00/flush-1.ndjson.gz"
 

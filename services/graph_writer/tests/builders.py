@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from contracts import Envelope, new_event_id
-from graph_writer.handlers import plan, rows_of
+from graph_writer.domain import plan, rows_of
 from graph_writer.model import GraphBatch
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 
 T0 = "2025-06-01T00:00:00Z"
 

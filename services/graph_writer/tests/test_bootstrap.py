@@ -9,6 +9,7 @@ import pytest
 from graph_writer.adapters.falkor import FalkorGraphStore
 from graph_writer.adapters.neptune import NeptuneGraphStore
 from graph_writer.bootstrap import GraphWriterSettings, build_store
+from shared.service import StartupError
 
 from .builders import batch_of, trade
 
@@ -50,7 +51,7 @@ def test_the_local_store_lives_under_the_data_dir_and_closes(env: Path) -> None:
 def test_neptune_needs_its_endpoint(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Neptune without an endpoint is a configuration error; with one, nothing connects yet."""
     monkeypatch.setenv("TRIBUTARY_GRAPH_STORE", "neptune")
-    with pytest.raises(ValueError, match="TRIBUTARY_NEPTUNE_ENDPOINT"):
+    with pytest.raises(StartupError, match="TRIBUTARY_NEPTUNE_ENDPOINT"):
         build_store(GraphWriterSettings())  # type: ignore[call-arg]
     monkeypatch.setenv("TRIBUTARY_NEPTUNE_ENDPOINT", "https://neptune.example:8182")
     store, close = build_store(GraphWriterSettings())  # type: ignore[call-arg]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_writer.handlers import HANDLED
+from graph_writer.domain import HANDLED
 from graph_writer.manifest import MANIFEST
 from shared.manifest import load_manifests
 
@@ -18,9 +18,9 @@ def test_the_subscriptions_are_the_handled_contracts() -> None:
 
 
 def test_it_serves_http_and_names_its_url_key() -> None:
-    """A read API on its HTTP port, published as ``graph_url``; started as ``graph_writer.main``."""
+    """A read API on its HTTP port, published as ``graph_url``; built by ``graph_writer.bootstrap:build``."""
     assert MANIFEST.http and MANIFEST.url_key == "graph_url"
-    assert MANIFEST.module == "graph_writer.main" and MANIFEST.name == "graph_writer"
+    assert MANIFEST.builder == "graph_writer.bootstrap:build" and MANIFEST.name == "graph_writer"
 
 
 def test_it_is_installed_as_a_service() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from graph_writer.handlers import HANDLED
+from graph_writer.domain import HANDLED
 from graph_writer.model import (
     LABELS,
     GraphBatch,
@@ -21,8 +21,8 @@ from graph_writer.model import (
 )
 from graph_writer.ports import GraphStore
 from shared.errors import PermanentError
-from tests.support.envelopes import envelope
-from tests.support.samples import all_samples
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import all_samples
 
 from .builders import batch_of, order, reading, registered, sighting, trade
 

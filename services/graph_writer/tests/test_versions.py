@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import Envelope
+from graph_writer.handler import GraphWriter
 from graph_writer.manifest import MANIFEST
 from graph_writer.testing import InMemoryGraphStore
-from graph_writer.writer import GraphWriter
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import rule_body
+from shared.testkit.readings import reading_twins
 from shared.upcasting import upcaster_for
-from tests.support.envelopes import rule_body
-from tests.support.readings import reading_twins
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from ingest.handlers import Limits
+from ingest.domain import Limits
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from structlog.testing import capture_logs
 
 from contracts import Envelope
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
 from ingest.ports import PublishFailure
 from ingest.testing import InMemoryPublisher
+from shared.testkit.samples import all_samples, load_sample
 from shared.tracing import trace_id
-from tests.support.samples import all_samples, load_sample
 
 NOW = datetime(2025, 6, 1, 1, 0, tzinfo=UTC)
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"

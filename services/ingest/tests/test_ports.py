@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.testing import InMemoryPublisher
-from tests.support.bus import Bus, eventbridge_bus
-from tests.support.envelopes import envelope
+from ingest.testing import Bus, InMemoryPublisher, eventbridge_bus
+from shared.testkit.envelopes import envelope
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
 

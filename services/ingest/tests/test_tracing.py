@@ -17,13 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from ingest.app import create_app
-from ingest.handlers import Limits
+from ingest.domain import Limits
+from ingest.testing import Bus, eventbridge_bus
 from shared.metrics import Registry
 from shared.testing import InMemoryEmitter
+from shared.testkit.emf import check_emf
+from shared.testkit.samples import load_sample
 from shared.tracing import TraceContext, Tracer, new_trace_header
-from tests.support.bus import Bus, eventbridge_bus
-from tests.support.emf import check_emf
-from tests.support.samples import load_sample
 
 CALLER = "0123456789abcdef"
 

@@ -13,7 +13,7 @@ from notifier.adapters.dynamodb import DynamoStateStore
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.ports import NotificationStateStore
 from notifier.testing import InMemoryStateStore
-from tests.support.envelopes import FakeClock
+from shared.testkit.envelopes import FakeClock
 
 RETENTION_S = 3 * 24 * 3600.0
 

@@ -10,13 +10,13 @@ from structlog.testing import capture_logs
 
 from contracts import Envelope
 from notifier.absence import PRUNE_EVERY_S, AbsenceWatch
-from notifier.dispatcher import Notifier
+from notifier.handler import Notifier
 from notifier.manifest import MANIFEST
-from notifier.rulefile import parse_rules
+from notifier.rules.loader import parse_rules
 from notifier.testing import InMemoryChannel, InMemoryStateStore
 from shared.errors import RetryableError
-from tests.support.envelopes import FakeClock, envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import FakeClock, envelope
+from shared.testkit.samples import load_sample
 
 START = datetime(2025, 6, 1, 0, 0, tzinfo=UTC).timestamp()
 RULES = """\

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from notifier.api import build_api
 from notifier.manifest import MANIFEST
 from notifier.model import Alert
-from notifier.rulefile import parse_rules
+from notifier.rules.loader import parse_rules
 from notifier.testing import InMemoryStateStore
 
 NOW = 1_750_000_000.0

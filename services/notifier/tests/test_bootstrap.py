@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from notifier.adapters.dynamodb import DynamoStateStore
 from notifier.adapters.log import LogChannel
 from notifier.adapters.sns import SnsChannel
-from notifier.adapters.sqlite import SqliteStateStore
 from notifier.adapters.webhook import WebhookChannel
-from notifier.bootstrap import NotifierSettings, StartupError, build, rules_path
-from notifier.rulefile import RulesError
+from notifier.bootstrap import NotifierSettings, build, build_channels, build_store, load, rules_path
+from notifier.handler import Notifier
+from notifier.rules.loader import RulesError
+from shared.service import Service, StartupError
 
 WEBHOOK_RULES = """\
 defaults: {channels: [ops, log]}
@@ -22,6 +24,11 @@ webhooks:
 rules:
   - {name: cats, match: {type: cat.sighting}, message: "{data.cat_id}"}
 """
+
+
+def _notifier(service: Service) -> Notifier:
+    assert isinstance(service.handler, Notifier)
+    return service.handler
 
 
 @pytest.fixture
@@ -59,11 +66,13 @@ def test_the_defaults_run_the_example_rules_on_sqlite_and_sns(
         30,
     )
     service = build(settings)
-    assert isinstance(service.store, SqliteStateStore) and (env / "notifier-state.sqlite3").exists()
-    channels = service.notifier._channels
-    assert isinstance(channels["sns"], SnsChannel) and isinstance(channels["log"], LogChannel)
-    assert channels["sns"].topic_arn.endswith(":tributary-notifier-alerts")  # type: ignore[attr-defined]
+    assert (env / "notifier-state.sqlite3").exists() and service.name == "notifier"
+    assert set(_notifier(service)._channels) == {"sns", "log"}
     service.close()
+    with httpx.Client() as http:
+        channels = build_channels(settings, load(settings), http)
+    assert isinstance(channels["sns"], SnsChannel) and isinstance(channels["log"], LogChannel)
+    assert channels["sns"].topic_arn.endswith(":tributary-notifier-alerts")
 
 
 def test_sns_without_a_topic_is_refused_at_start(env: Path) -> None:
@@ -79,11 +88,13 @@ def test_webhook_rules_need_no_topic(env: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TRIBUTARY_RULES_FILE", str(_rules(env)))
     monkeypatch.setenv("OPS_SECRET", "s3cret")
     monkeypatch.setenv("TRIBUTARY_WEBHOOK_ATTEMPTS", "5")
-    service = build(NotifierSettings())  # type: ignore[call-arg]
-    ops = service.notifier._channels["ops"]
-    assert isinstance(ops, WebhookChannel) and ops._attempts == 5
-    assert set(service.notifier._channels) == {"ops", "log"}
+    settings = NotifierSettings()  # type: ignore[call-arg]
+    service = build(settings)
+    assert set(_notifier(service)._channels) == {"ops", "log"}
     service.close()
+    with httpx.Client() as http:
+        ops = build_channels(settings, load(settings), http)["ops"]
+    assert isinstance(ops, WebhookChannel) and ops._attempts == 5
 
 
 def test_webhooks_from_settings_override_the_file(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,7 +105,7 @@ def test_webhooks_from_settings_override_the_file(env: Path, monkeypatch: pytest
     settings = NotifierSettings()  # type: ignore[call-arg]
     assert "from-settings" not in repr(settings)
     service = build(settings)
-    assert service.notifier.rules.webhooks["ops"].url == "http://127.0.0.1:10/other"
+    assert _notifier(service).rules.webhooks["ops"].url == "http://127.0.0.1:10/other"
     service.close()
 
 
@@ -113,8 +124,9 @@ def test_dynamodb_is_chosen_by_a_setting(env: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TRIBUTARY_STATE_BACKEND", "dynamodb")
     monkeypatch.setenv("TRIBUTARY_STATE_TABLE", "notifier-state-test")
     monkeypatch.setenv("TRIBUTARY_STATE_TABLE_CREATE", "true")
-    service = build(NotifierSettings())  # type: ignore[call-arg]
-    assert isinstance(service.store, DynamoStateStore) and service.store.table == "notifier-state-test"
-    assert service.store.recent(limit=1) == []
+    store, close = build_store(NotifierSettings())  # type: ignore[call-arg]
+    assert isinstance(store, DynamoStateStore) and store.table == "notifier-state-test"
+    assert store.recent(limit=1) == []
     assert not (env / "notifier-state.sqlite3").exists()
-    service.close()
+    close()
+    build(NotifierSettings()).close()  # type: ignore[call-arg]  # the whole service builds on it too

@@ -21,5 +21,9 @@ def test_it_consumes_every_type_the_example_rules_match() -> None:
 
 def test_it_publishes_to_an_alerts_topic_and_serves_its_log() -> None:
     """Provisioning creates ``tributary-notifier-alerts``; stack.json names the API as ``notifier_url``."""
-    assert (MANIFEST.name, MANIFEST.module, MANIFEST.topics) == ("notifier", "notifier.main", ("alerts",))
+    assert (MANIFEST.name, MANIFEST.builder, MANIFEST.topics) == (
+        "notifier",
+        "notifier.bootstrap:build",
+        ("alerts",),
+    )
     assert MANIFEST.url_key == "notifier_url" and MANIFEST.is_worker

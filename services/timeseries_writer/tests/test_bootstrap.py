@@ -11,6 +11,7 @@ from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
 from timeseries_writer.bootstrap import SeriesSettings, build, build_store
+from timeseries_writer.handler import SeriesWriter
 
 
 @pytest.fixture
@@ -33,17 +34,20 @@ def test_the_defaults_are_the_embedded_store_and_the_retention_window(env: Path)
     assert settings.service == "timeseries_writer"
     assert (settings.store, settings.max_past_s, settings.max_future_s) == ("duckdb", 365 * 86_400, 900)
     assert (settings.batch_max_events, settings.visibility_timeout_s) == (1000, 30)
-    service = build(settings)
-    assert isinstance(service.store, DuckDBSeriesStore) and service.reader is service.store
+    built = build_store(settings)
+    assert isinstance(built.store, DuckDBSeriesStore) and built.reader is built.store
     assert (env / "series.duckdb").exists()
+    built.close()
+    service = build(settings)
+    assert service.api is not None and service.name == "timeseries_writer"
     service.close()
 
 
 def test_timestream_is_chosen_by_the_environment(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``TRIBUTARY_STORE=timestream`` writes to Timestream and serves no reader."""
     monkeypatch.setenv("TRIBUTARY_STORE", "timestream")
-    service = build(SeriesSettings())  # type: ignore[call-arg]
-    assert isinstance(service.store, TimestreamSeriesStore) and service.reader is None
+    built = build_store(SeriesSettings())  # type: ignore[call-arg]
+    assert isinstance(built.store, TimestreamSeriesStore) and built.reader is None
     assert not (env / "series.duckdb").exists()
 
 
@@ -53,9 +57,10 @@ def test_influx_gets_its_token_as_a_header(env: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TRIBUTARY_INFLUX_TOKEN", "s3cret")
     settings = SeriesSettings()  # type: ignore[call-arg]
     assert "s3cret" not in repr(settings)
-    store = build_store(settings)
-    assert isinstance(store, InfluxSeriesStore)
-    assert store._client.headers["Authorization"] == "Token s3cret"
+    built = build_store(settings)
+    assert isinstance(built.store, InfluxSeriesStore)
+    assert built.store._client.headers["Authorization"] == "Token s3cret"
+    built.close()
 
 
 def test_the_window_is_configurable(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +68,7 @@ def test_the_window_is_configurable(env: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TRIBUTARY_MAX_PAST_S", "3600")
     monkeypatch.setenv("TRIBUTARY_MAX_FUTURE_S", "60")
     service = build(SeriesSettings())  # type: ignore[call-arg]
-    assert service.writer._window.max_past == timedelta(hours=1)
-    assert service.writer._window.max_future == timedelta(minutes=1)
+    assert isinstance(service.handler, SeriesWriter)
+    assert service.handler._window.max_past == timedelta(hours=1)
+    assert service.handler._window.max_future == timedelta(minutes=1)
     service.close()

@@ -3,7 +3,7 @@ names its URL and retention."""
 
 from __future__ import annotations
 
-from timeseries_writer.handlers import MAPPED
+from timeseries_writer.domain import MAPPED
 from timeseries_writer.manifest import MANIFEST, RETENTION
 
 
@@ -19,7 +19,7 @@ def test_the_newest_subscribed_versions_are_exactly_the_mapped_contracts() -> No
 def test_the_read_api_is_published_as_series_url() -> None:
     """The service serves HTTP and its URL goes into stack.json as ``series_url``."""
     assert MANIFEST.http is True and MANIFEST.url_key == "series_url"
-    assert MANIFEST.module == "timeseries_writer.main"
+    assert MANIFEST.builder == "timeseries_writer.bootstrap:build"
 
 
 def test_retention_is_a_day_in_memory_and_a_year_on_magnetic() -> None:

@@ -9,14 +9,14 @@ from contracts import Envelope
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import rule_body
+from shared.testkit.readings import reading_twins
 from shared.upcasting import upcaster_for
-from tests.support.envelopes import rule_body
-from tests.support.readings import reading_twins
-from timeseries_writer.handlers import TimeWindow
+from timeseries_writer.domain import TimeWindow
+from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.manifest import MANIFEST
 from timeseries_writer.model import Point
 from timeseries_writer.testing import InMemorySeriesStore
-from timeseries_writer.writer import SeriesWriter
 
 from .conftest import NOW
 

@@ -10,8 +10,13 @@ Importing a manifest must stay cheap: no boto3, no settings, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.service import Service
+    from shared.settings import ServiceSettings
 
 ENTRY_POINT_GROUP = "tributary.services"
 
@@ -53,7 +58,11 @@ class ServiceManifest:
 
     Args:
         name: the service name; also its queue name suffix and log ``service`` field.
-        module: the module run as ``python -m <module>`` to start one process of the service.
+        builder: ``module:function`` of the service's ``build(settings) -> shared.service.Service``.
+        settings: ``module:Class`` of its settings (a :class:`shared.settings.ServiceSettings`). Both are
+            imported only when the service is started (:meth:`settings_class`, :meth:`build`), so importing
+            a manifest stays cheap. Empty: a manifest that is only provisioned, never started (a
+            benchmark's sink queue, tests).
         consumes: subscriptions; empty for services fed by HTTP (ingest).
         http: whether the process serves HTTP (it then gets a port in the local stack).
         queue: queue/DLQ settings, used only when ``consumes`` is not empty.
@@ -67,7 +76,8 @@ class ServiceManifest:
     """
 
     name: str
-    module: str
+    builder: str = ""
+    settings: str = ""
     consumes: tuple[Subscription, ...] = ()
     http: bool = False
     queue: QueueSettings = field(default_factory=QueueSettings)
@@ -78,6 +88,33 @@ class ServiceManifest:
     @property
     def is_worker(self) -> bool:
         return bool(self.consumes)
+
+    def settings_class(self) -> type[ServiceSettings]:
+        """The settings class ``settings`` names (imported now).
+
+        Raises:
+            TypeError: it is not a :class:`~shared.settings.ServiceSettings`.
+        """
+        from shared.settings import ServiceSettings
+
+        cls = _resolve(self.settings)
+        if not (isinstance(cls, type) and issubclass(cls, ServiceSettings)):
+            raise TypeError(f"{self.settings} is not a ServiceSettings class")
+        return cls
+
+    def build(self, settings: ServiceSettings) -> Service:
+        """The service ``builder`` builds from ``settings``.
+
+        Raises:
+            shared.service.StartupError: the service refuses these settings or files.
+            TypeError: the builder returned something other than a :class:`~shared.service.Service`.
+        """
+        from shared.service import Service
+
+        service = _resolve(self.builder)(settings)
+        if not isinstance(service, Service):
+            raise TypeError(f"{self.builder} returned {type(service).__name__}, not a shared.service.Service")
+        return service
 
     def event_pattern(self) -> dict[str, Any]:
         """The EventBridge event pattern of this service's rule.
@@ -92,6 +129,29 @@ class ServiceManifest:
             return {"detail": {"id": [{"exists": True}]}}
         detail_types = sorted({dt for s in self.consumes for dt in s.detail_types})
         return {"detail-type": detail_types}
+
+
+def _resolve(reference: str) -> Any:
+    """The object ``module:attribute`` names."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise LookupError(
+            f"not a module:attribute reference: {reference!r} (a manifest that is never started?)"
+        )
+    return getattr(import_module(module_name), attribute)
+
+
+def load_manifest(name: str) -> ServiceManifest:
+    """The installed manifest of the service called ``name``.
+
+    Raises:
+        LookupError: no installed service has that name (the message lists those that do).
+    """
+    manifests = {m.name: m for m in load_manifests()}
+    if name not in manifests:
+        known = ", ".join(sorted(manifests)) or "none"
+        raise LookupError(f"no service called {name!r} is installed (installed: {known})")
+    return manifests[name]
 
 
 def load_manifests() -> list[ServiceManifest]:

@@ -107,10 +107,6 @@ class _TracedPort:
         self._store = store
         self._namespace = namespace
 
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:  # isinstance() sees the port's class: the wrapper stays transparent
-        return type(self._port)
-
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._port, name)
         if name.startswith("_") or not callable(attr):

@@ -59,6 +59,11 @@ class WorkerSettings(ServiceSettings):
     breaker_open_s: float = Field(default=5.0, gt=0, le=3600, description="first cooldown before a probe")
     breaker_open_max_s: float = Field(default=60.0, gt=0, le=3600, description="longest cooldown")
 
+    def lambda_refusal(self) -> str | None:
+        """Why these settings cannot run under AWS Lambda (an embedded store would live in one execution
+        environment's ``/tmp`` and vanish with it), or ``None``; checked before anything is built."""
+        return None
+
     def limits(self) -> BatchLimits:
         return BatchLimits(
             max_events=self.batch_max_events,

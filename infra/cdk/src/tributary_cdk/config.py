@@ -4,7 +4,7 @@ Everything has a default, so ``cdk synth`` needs no context. ``DeployConfig.from
 ``tributary`` context key (``cdk.json`` or ``cdk synth -c tributary='{…}'``), for example::
 
     {"bus_name": "tributary", "max_azs": 2,
-     "compute": {"archiver": {"kind": "lambda", "handler": "archiver.lambda_main.handler"}},
+     "compute": {"archiver": {"kind": "lambda", "memory_mib": 2048}},
      "alarm_email": "ops@example.com"}
 """
 
@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+LAMBDA_HANDLER = "shared.lambda_entry.handler"
+SERVICE_COMMAND = "tributary-service"
+
 
 @dataclass(frozen=True, kw_only=True)
 class FargateCompute:
-    """An ECS Fargate service running the service's image (``python -m <module>``), scaled on backlog.
+    """An ECS Fargate service running the service's image (``tributary-service <svc>``), scaled on backlog.
 
     ``backlog_per_task`` is how many visible messages one task may have waiting before another task is
     added: roughly the task's throughput times the latency you accept.
@@ -34,14 +37,14 @@ class FargateCompute:
 @dataclass(frozen=True, kw_only=True)
 class LambdaCompute:
     """A Lambda function from the service's image (its ``lambda`` build target), fed by an SQS event source
-    mapping with ``ReportBatchItemFailures``; ``handler`` is a module attribute built with
-    :func:`shared.lambda_adapter.lambda_handler` (``archiver.lambda_main.handler``).
+    mapping with ``ReportBatchItemFailures``; ``handler`` is the one Lambda entry point of every worker
+    (:mod:`shared.lambda_entry`, which builds the service ``TRIBUTARY_SERVICE`` names).
 
     ``timeout_s`` defaults to the queue's visibility timeout (Lambda refuses a longer one).
     """
 
-    handler: str
     kind: Literal["lambda"] = "lambda"
+    handler: str = LAMBDA_HANDLER
     memory_mib: int = 1024
     timeout_s: int | None = None
     batch_size: int = 100
@@ -56,8 +59,8 @@ Compute = FargateCompute | LambdaCompute
 class ImageSource:
     """Where service images come from.
 
-    ``asset`` (default): built by the CDK from ``services/<svc>/Dockerfile`` with the repository root as the
-    build context, and pushed to the bootstrap repository. ``registry``: pulled as
+    ``asset`` (default): built by the CDK from ``services/Dockerfile`` (``SERVICE=<svc>``) with the
+    repository root as the build context, and pushed to the bootstrap repository. ``registry``: pulled as
     ``<repository_prefix><svc>:<tag>`` (images a pipeline built and pushed).
     """
 

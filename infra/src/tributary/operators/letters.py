@@ -65,7 +65,7 @@ class Letter:
 
     @property
     def failed_at(self) -> datetime | None:
-        """When it first failed (``tributary.first_failure_at``), else when it reached the DLQ."""
+        """When it first failed (the record's ``first_failure_at``), else when it reached the DLQ."""
         return _parse_iso(self.reason.get("first_failure_at")) or self.sent_at
 
     def summary(self) -> dict[str, Any]:

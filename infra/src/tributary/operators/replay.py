@@ -1,7 +1,7 @@
 """Replay: archived events back onto the bus, or straight into one service's queue.
 
 The archive is ``events/type=<t>/version=<v>/dt=<YYYY-MM-DD>/hour=<HH>/<flush>.ndjson.gz``, one envelope
-per line, partitioned by the event's own time (see ``archiver.handlers``). A replay lists only the
+per line, partitioned by the event's own time (see ``archiver.domain``). A replay lists only the
 partitions in range — one prefix per type, version and day, hours outside the range skipped by key — reads
 them in time order, keeps the events whose ``time`` is in ``[since, until)`` (each id once), and publishes:
 

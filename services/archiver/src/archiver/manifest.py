@@ -6,7 +6,8 @@ from shared.manifest import QueueSettings, ServiceManifest, Subscription
 
 MANIFEST = ServiceManifest(
     name="archiver",
-    module="archiver.main",
+    builder="archiver.bootstrap:build",
+    settings="archiver.bootstrap:ArchiverSettings",
     consumes=(Subscription(type="*"),),
     queue=QueueSettings(visibility_timeout_s=120),
 )

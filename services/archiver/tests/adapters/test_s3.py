@@ -13,9 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.stub import Stubber
 
 from archiver.adapters.s3 import S3ArchiveStore
-from archiver.handlers import decode, encode
+from archiver.domain import decode, encode
 from shared.errors import RetryableError
-from tests.support.envelopes import envelope
+from shared.testkit.envelopes import envelope
 
 BUCKET = "tributary-archive"
 KEY = "events/type=sensor.reading/version=1/dt=2025-06-01/hour=00/flush-1.ndjson.gz"

@@ -7,12 +7,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 import boto3
 from botocore.config import Config
-from fastapi import FastAPI
 from pydantic import Field
 
 from graph_writer.adapters.cypher_store import CypherGraphStore
@@ -20,10 +18,11 @@ from graph_writer.adapters.falkor import FalkorGraphStore
 from graph_writer.adapters.falkor_server import EmbeddedFalkorServer
 from graph_writer.adapters.neptune import NeptuneGraphStore
 from graph_writer.api import create_app
+from graph_writer.handler import GraphWriter
 from graph_writer.manifest import MANIFEST
-from graph_writer.writer import GraphWriter
 from shared import aws
 from shared.observe import traced
+from shared.service import Service, StartupError
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 
@@ -43,23 +42,17 @@ class GraphWriterSettings(WorkerSettings):
     falkordb_appendfsync: Literal["always", "everysec"] = "always"
     neptune_endpoint: str | None = None
 
-
-@dataclass(frozen=True, kw_only=True)
-class GraphService:
-    """Everything ``main`` runs: the queue, the handler, the read API, and how to release the store."""
-
-    queue: SqsQueue
-    writer: GraphWriter
-    store: CypherGraphStore
-    api: FastAPI
-    close: Callable[[], None]
+    def lambda_refusal(self) -> str | None:
+        if self.graph_store != "neptune":
+            return "under Lambda graph_writer writes to Neptune: set TRIBUTARY_GRAPH_STORE=neptune"
+        return None
 
 
 def build_store(settings: GraphWriterSettings) -> tuple[CypherGraphStore, Callable[[], None]]:
     """The configured graph store and how to release it."""
     if settings.graph_store == "neptune":
         if not settings.neptune_endpoint:
-            raise ValueError("TRIBUTARY_NEPTUNE_ENDPOINT is required when TRIBUTARY_GRAPH_STORE=neptune")
+            raise StartupError("TRIBUTARY_NEPTUNE_ENDPOINT is required when TRIBUTARY_GRAPH_STORE=neptune")
         client = boto3.session.Session().client(
             "neptunedata",
             endpoint_url=settings.neptune_endpoint,
@@ -91,20 +84,16 @@ def build_store(settings: GraphWriterSettings) -> tuple[CypherGraphStore, Callab
     return store, close
 
 
-def build_queue(settings: GraphWriterSettings) -> SqsQueue:
-    """graph_writer's queue and DLQ."""
-    return SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
-
-
-def build(settings: GraphWriterSettings) -> GraphService:
+def build(settings: GraphWriterSettings) -> Service:
     """The queue, the batch handler and the read API, wired to SQS and the graph store."""
-    queue = build_queue(settings)
     store, close = build_store(settings)
     neptune = settings.graph_store == "neptune"
-    return GraphService(
-        queue=queue,
-        writer=GraphWriter(store=traced(store, store=STORE_NAMES[settings.graph_store], aws=neptune)),
-        store=store,
+    return Service(
+        name=MANIFEST.name,
+        settings=settings,
+        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        handler=GraphWriter(store=traced(store, store=STORE_NAMES[settings.graph_store], aws=neptune)),
+        consumes=MANIFEST.consumes,
         api=create_app(store),
-        close=close,
+        closers=[close],
     )

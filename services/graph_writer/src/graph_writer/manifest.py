@@ -6,7 +6,8 @@ from shared.manifest import QueueSettings, ServiceManifest, Subscription
 
 MANIFEST = ServiceManifest(
     name="graph_writer",
-    module="graph_writer.main",
+    builder="graph_writer.bootstrap:build",
+    settings="graph_writer.bootstrap:GraphWriterSettings",
     consumes=(
         Subscription(type="device.registered", versions=(1,)),
         Subscription(type="sensor.reading", versions=(1, 2)),

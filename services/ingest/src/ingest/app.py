@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contracts import EventIn
-from ingest.handlers import FieldError, Limits, Rejection, RequestShapeError, events_of, validate_events
+from ingest.domain import FieldError, Limits, Rejection, RequestShapeError, events_of, validate_events
 from ingest.metrics import IngestMetrics
 from ingest.ports import EventPublisher
 from shared.metrics import Registry

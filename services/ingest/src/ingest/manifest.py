@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from shared.manifest import ServiceManifest
 
-MANIFEST = ServiceManifest(name="ingest", module="ingest.main", http=True, url_key="ingest_url")
+MANIFEST = ServiceManifest(
+    name="ingest",
+    builder="ingest.bootstrap:build",
+    settings="ingest.bootstrap:IngestSettings",
+    http=True,
+    url_key="ingest_url",
+)

@@ -22,11 +22,11 @@ from structlog.testing import capture_logs
 
 from contracts import Envelope
 from ingest.adapters.eventbridge import EventBridgePublisher
-from ingest.handlers import Limits, validate_events
+from ingest.domain import Limits, validate_events
 from ingest.ports import PublishFailure
 from shared.putevents import MAX_ENTRIES, chunks, entry_size
-from tests.support.envelopes import envelope
-from tests.support.samples import load_sample
+from shared.testkit.envelopes import envelope
+from shared.testkit.samples import load_sample
 
 BUS = "tributary"
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import structlog
 
-from notifier.dispatcher import Notifier
-from notifier.handlers import absence_alerts
+from notifier.domain import absence_alerts
+from notifier.handler import Notifier
 from notifier.ports import NotificationStateStore
 from shared.errors import PermanentError, RetryableError
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query
 
-from notifier.handlers import iso
+from notifier.domain import iso
 from notifier.ports import NotificationStateStore
-from notifier.rules import AbsenceRule, RateRule, RuleSet
+from notifier.rules.ruleset import AbsenceRule, RateRule, RuleSet
 from shared.errors import RetryableError
 
 

@@ -11,13 +11,13 @@ and from ``TRIBUTARY_WEBHOOKS`` (JSON: ``{"name": {"url": …, "secret": …}}``
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 import httpx
-from fastapi import FastAPI
+import structlog
 from pydantic import BaseModel, Field, SecretStr
 
 from notifier.absence import AbsenceWatch
@@ -27,14 +27,15 @@ from notifier.adapters.sns import SnsChannel
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.adapters.webhook import WebhookChannel
 from notifier.api import build_api
-from notifier.dispatcher import Notifier
+from notifier.handler import Notifier
 from notifier.manifest import MANIFEST
 from notifier.model import DEFAULT_RETENTION_S
 from notifier.ports import NotificationChannel, NotificationStateStore
-from notifier.rulefile import load_rules
-from notifier.rules import LOG, SNS, RuleSet, WebhookTarget
+from notifier.rules.loader import load_rules
+from notifier.rules.ruleset import LOG, SNS, RuleSet, WebhookTarget
 from shared import aws
 from shared.observe import traced
+from shared.service import Service, StartupError
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 
@@ -42,11 +43,9 @@ EXAMPLE_RULES = "rules.example.yaml"
 ALERTS_TOPIC_ENV = "TRIBUTARY_TOPIC_ALERTS_ARN"
 
 
+log = structlog.get_logger()
+
 CHANNEL_NAMES = {SNS: "SNS", LOG: "log"}  # as traces name them; other channels are webhooks
-
-
-class StartupError(RuntimeError):
-    """The settings cannot run the rules (a channel a rule needs is not configured)."""
 
 
 class WebhookSetting(BaseModel):
@@ -84,7 +83,7 @@ def rules_path(settings: NotifierSettings) -> Path:
 
 
 def load(settings: NotifierSettings) -> RuleSet:
-    """The validated rules (raises :class:`~notifier.rulefile.RulesError` naming lines)."""
+    """The validated rules (raises :class:`~notifier.rules.loader.RulesError` naming lines)."""
     extra = {
         name: WebhookTarget(name=name, url=w.url, secret=w.secret.get_secret_value())
         for name, w in settings.webhooks.items()
@@ -92,16 +91,17 @@ def load(settings: NotifierSettings) -> RuleSet:
     return load_rules(rules_path(settings), subscriptions=MANIFEST.consumes, webhooks=extra)
 
 
-def build_store(settings: NotifierSettings) -> NotificationStateStore:
-    """The configured state store, its client built here."""
+def build_store(settings: NotifierSettings) -> tuple[NotificationStateStore, Callable[[], None]]:
+    """The configured state store, its client built here, and how to release it."""
     if settings.state_backend == "dynamodb":
-        store = DynamoStateStore(
+        dynamo = DynamoStateStore(
             client=aws.client("dynamodb"), table=settings.state_table, retention_s=settings.retention_s
         )
         if settings.state_table_create:
-            store.ensure_table()
-        return store
-    return SqliteStateStore(settings.data_dir / settings.state_file, retention_s=settings.retention_s)
+            dynamo.ensure_table()
+        return dynamo, lambda: None
+    sqlite = SqliteStateStore(settings.data_dir / settings.state_file, retention_s=settings.retention_s)
+    return sqlite, sqlite.close
 
 
 def build_channels(
@@ -132,23 +132,6 @@ def build_channels(
     return channels
 
 
-@dataclass(frozen=True, kw_only=True)
-class Service:
-    """Everything main runs, and what it closes on the way out."""
-
-    queue: SqsQueue
-    notifier: Notifier
-    watch: AbsenceWatch
-    api: FastAPI
-    store: NotificationStateStore
-    http: httpx.Client
-
-    def close(self) -> None:
-        self.http.close()
-        if isinstance(self.store, SqliteStateStore):
-            self.store.close()
-
-
 def build(settings: NotifierSettings) -> Service:
     """The queue, the batch handler, the absence timer and the read API, wired to real adapters.
 
@@ -157,10 +140,11 @@ def build(settings: NotifierSettings) -> Service:
         StartupError: the settings lack something the rules need.
     """
     rules = load(settings)
+    log.info("rules_loaded", source=rules.source, rules=len(rules.rules))
     http = httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
     try:
         channels = build_channels(settings, rules, http)
-        store = build_store(settings)
+        store, close_store = build_store(settings)
     except BaseException:
         http.close()
         raise
@@ -176,15 +160,19 @@ def build(settings: NotifierSettings) -> Service:
         clock=time.time,
     )
     return Service(
+        name=MANIFEST.name,
+        settings=settings,
         queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
-        notifier=notifier,
-        watch=AbsenceWatch(
-            notifier=notifier,
-            store=store,
-            interval_s=settings.absence_interval_s,
-            max_attempts=settings.max_attempts,
-        ),
+        handler=notifier,
+        consumes=MANIFEST.consumes,
         api=build_api(store=store, rules=rules),
-        store=store,
-        http=http,
+        tasks=[
+            AbsenceWatch(
+                notifier=notifier,
+                store=store,
+                interval_s=settings.absence_interval_s,
+                max_attempts=settings.max_attempts,
+            )
+        ],
+        closers=[http.close, close_store],
     )

@@ -10,7 +10,8 @@ from shared.manifest import QueueSettings, ServiceManifest, Subscription
 
 MANIFEST = ServiceManifest(
     name="notifier",
-    module="notifier.main",
+    builder="notifier.bootstrap:build",
+    settings="notifier.bootstrap:NotifierSettings",
     consumes=(
         Subscription(type="sensor.reading", versions=(1, 2)),
         Subscription(type="trade.completed", versions=(1,)),

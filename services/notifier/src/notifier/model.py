@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from notifier.rules import Severity
+from notifier.rules.ruleset import Severity
 
 Status = Literal["pending", "failed", "sent", "suppressed", "abandoned"]
 FINAL: frozenset[Status] = frozenset({"sent", "suppressed", "abandoned"})
@@ -113,7 +113,7 @@ ClaimOutcome = Literal["fresh", "resumed", "done", "busy"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Claim:
+class NotificationClaim:
     """The answer to claiming an alert's notification.
 
     ``fresh``: first time; ``resumed``: an earlier attempt did not finish (``record.sent`` says which

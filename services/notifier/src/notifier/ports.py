@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
-from notifier.model import Alert, Claim, Notification, NotificationRecord
+from notifier.model import Alert, Notification, NotificationClaim, NotificationRecord
 
 Settled = Literal["sent", "suppressed", "failed", "abandoned"]
 
@@ -19,7 +19,7 @@ class NotificationStateStore(Protocol):
     that window is recognised. Failures raise :class:`~shared.errors.RetryableError`.
     """
 
-    def claim(self, alert: Alert, *, now: float, lease_s: float) -> Claim:
+    def claim(self, alert: Alert, *, now: float, lease_s: float) -> NotificationClaim:
         """Create the notification record of ``(alert.rule, alert.key)`` if there is none (conditional put).
 
         If one exists and is not final, take it over when no other worker's lease runs (``resumed``);

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from notifier.model import DEFAULT_RETENTION_S, Alert, Claim, Notification, NotificationRecord
+from notifier.model import DEFAULT_RETENTION_S, Alert, Notification, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
 from shared.errors import StoreUnavailable
 
@@ -46,7 +46,7 @@ class InMemoryStateStore:
         if self.down:
             raise StoreUnavailable("state store is down")
 
-    def claim(self, alert: Alert, *, now: float, lease_s: float) -> Claim:
+    def claim(self, alert: Alert, *, now: float, lease_s: float) -> NotificationClaim:
         with self._lock:
             self._check()
             key = (alert.rule, alert.key)
@@ -64,15 +64,15 @@ class InMemoryStateStore:
                     updated_at=now,
                 )
                 self.notifications[key] = _Held(record, now + lease_s, now + self.retention_s)
-                return Claim(outcome="fresh", record=record)
+                return NotificationClaim(outcome="fresh", record=record)
             if held.record.final:
-                return Claim(outcome="done", record=held.record)
+                return NotificationClaim(outcome="done", record=held.record)
             if held.lease_until > now:
-                return Claim(outcome="busy", record=held.record)
+                return NotificationClaim(outcome="busy", record=held.record)
             held.record = replace(held.record, attempts=held.record.attempts + 1, updated_at=now)
             held.lease_until = now + lease_s
             held.expires_at = now + self.retention_s
-            return Claim(outcome="resumed", record=held.record)
+            return NotificationClaim(outcome="resumed", record=held.record)
 
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         with self._lock:

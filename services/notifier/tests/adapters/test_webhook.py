@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from notifier.adapters.webhook import WebhookChannel, body_of, redacted
 from notifier.model import Alert, EventRef, Notification
-from notifier.rules import WebhookTarget
+from notifier.rules.ruleset import WebhookTarget
 from notifier.testing import WebhookReceiver
 from shared.errors import PermanentError, RetryableError
 

@@ -7,6 +7,7 @@ InfluxDB).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -16,16 +17,17 @@ from pydantic import Field, SecretStr
 
 from shared import aws
 from shared.observe import traced
+from shared.service import Service
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
-from timeseries_writer.api import QueryLimits
-from timeseries_writer.handlers import TimeWindow
+from timeseries_writer.api import QueryLimits, create_app
+from timeseries_writer.domain import TimeWindow
+from timeseries_writer.handler import SeriesWriter
 from timeseries_writer.manifest import MANIFEST, RETENTION
 from timeseries_writer.ports import SeriesReader, SeriesStore
-from timeseries_writer.writer import SeriesWriter
 
 STORE_NAMES = {"duckdb": "DuckDB", "timestream": "Timestream", "influx": "InfluxDB"}  # as traces name them
 
@@ -55,56 +57,62 @@ class SeriesSettings(WorkerSettings):
     max_future_s: int = Field(default=15 * 60, ge=0)
     query_max_buckets: int = Field(default=10_000, ge=1, le=1_000_000)
 
+    def lambda_refusal(self) -> str | None:
+        if self.store == "duckdb":
+            return "under Lambda timeseries_writer needs TRIBUTARY_STORE=timestream or influx"
+        return None
+
 
 @dataclass(frozen=True, kw_only=True)
-class Service:
-    """Everything main runs: the queue, the batch handler, the read API's reader, and what to close."""
+class BuiltStore:
+    """The configured store, the reader the read API queries (only an embedded store serves reads), and
+    how to release it."""
 
-    queue: SqsQueue
-    writer: SeriesWriter
-    reader: SeriesReader | None
-    limits: QueryLimits
     store: SeriesStore
-    store_name: str
-
-    def close(self) -> None:
-        if isinstance(self.store, DuckDBSeriesStore):
-            self.store.close()
+    reader: SeriesReader | None
+    close: Callable[[], None]
 
 
-def build_store(settings: SeriesSettings) -> SeriesStore:
+def build_store(settings: SeriesSettings) -> BuiltStore:
     """The configured series store, its client built here."""
     if settings.store == "timestream":
-        return TimestreamSeriesStore(
+        timestream = TimestreamSeriesStore(
             client=aws.client("timestream-write", max_attempts=1),  # the adapter retries with tenacity
             database=settings.timestream_database,
             table=settings.timestream_table,
         )
+        return BuiltStore(store=timestream, reader=None, close=lambda: None)
     if settings.store == "influx":
         client = httpx.Client(
             base_url=settings.influx_url,
             headers={"Authorization": f"Token {settings.influx_token.get_secret_value()}"},
             timeout=httpx.Timeout(30, connect=5),
         )
-        return InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
-    path = settings.data_dir / settings.duckdb_file
-    return DuckDBSeriesStore(path, memory_limit=settings.duckdb_memory_limit)
+        influx = InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
+        return BuiltStore(store=influx, reader=None, close=client.close)
+    duck = DuckDBSeriesStore(
+        settings.data_dir / settings.duckdb_file, memory_limit=settings.duckdb_memory_limit
+    )
+    return BuiltStore(store=duck, reader=duck, close=duck.close)
 
 
 def build(settings: SeriesSettings) -> Service:
-    """The queue, the writer and the reader, wired to SQS and the configured store."""
-    store = build_store(settings)
+    """The queue, the writer and the read API, wired to SQS and the configured store."""
+    built = build_store(settings)
     window = TimeWindow(
         max_past=timedelta(seconds=settings.max_past_s), max_future=timedelta(seconds=settings.max_future_s)
     )
+    writer = SeriesWriter(
+        store=traced(built.store, store=STORE_NAMES[settings.store], aws=settings.store == "timestream"),
+        window=window,
+    )
+    limits = QueryLimits(max_buckets=settings.query_max_buckets)
     return Service(
+        name=MANIFEST.name,
+        settings=settings,
         queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
-        writer=SeriesWriter(
-            store=traced(store, store=STORE_NAMES[settings.store], aws=settings.store == "timestream"),
-            window=window,
-        ),
-        reader=store if isinstance(store, DuckDBSeriesStore) else None,
-        limits=QueryLimits(max_buckets=settings.query_max_buckets),
-        store=store,
-        store_name=settings.store,
+        handler=writer,
+        consumes=MANIFEST.consumes,
+        api=create_app(built.reader, limits=limits, store_name=settings.store),
+        closers=[built.close],
     )

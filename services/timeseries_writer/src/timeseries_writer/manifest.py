@@ -26,7 +26,8 @@ RETENTION = Retention()
 
 MANIFEST = ServiceManifest(
     name="timeseries_writer",
-    module="timeseries_writer.main",
+    builder="timeseries_writer.bootstrap:build",
+    settings="timeseries_writer.bootstrap:SeriesSettings",
     consumes=(
         Subscription(type="sensor.reading", versions=(1, 2)),
         Subscription(type="cat.sighting", versions=(1,)),

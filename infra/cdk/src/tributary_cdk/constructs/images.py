@@ -1,9 +1,10 @@
-"""The service images: built from ``services/<svc>/Dockerfile`` (repository root as context) or pulled.
+"""The service images: built from ``services/Dockerfile`` with ``SERVICE=<svc>`` (repository root as
+context) or pulled.
 
-Each Dockerfile has two targets: ``runtime`` (the default, last stage: python:3.13-slim, non-root,
-``python -m <module>``) for containers, and ``lambda`` (the AWS Lambda Python base image with the same
-locked dependencies) whose command is the Lambda handler. Images pulled from a registry follow the same
-split: ``<prefix><svc>:<tag>`` and ``<prefix><svc>:<tag>-lambda``.
+The Dockerfile has two targets: ``runtime`` (the default, last stage: python:3.13-slim, non-root,
+``tributary-service``) for containers, and ``lambda`` (the AWS Lambda Python base image with the same
+locked dependencies) whose command is the Lambda handler (``shared.lambda_entry.handler``). Images pulled
+from a registry follow the same split: ``<prefix><svc>:<tag>`` and ``<prefix><svc>:<tag>-lambda``.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ from tributary_cdk.config import ImageSource
 PLATFORM = ecr_assets.Platform.LINUX_AMD64
 
 
+DOCKERFILE = "services/Dockerfile"  # relative to the build context (the repository root)
+
+
 def dockerfile(repo_root: Path, service: str) -> str:
-    """``services/<svc>/Dockerfile`` relative to the build context.
+    """The services' Dockerfile relative to the build context, once ``service`` is known to be there.
 
     Raises:
-        FileNotFoundError: the service has no Dockerfile.
+        FileNotFoundError: no Dockerfile, or no package folder for ``service`` to build.
     """
-    relative = f"services/{service}/Dockerfile"
-    if not (repo_root / relative).is_file():
-        raise FileNotFoundError(f"service {service!r} has no Dockerfile at {repo_root / relative}")
-    return relative
+    if not (repo_root / DOCKERFILE).is_file():
+        raise FileNotFoundError(f"no service Dockerfile at {repo_root / DOCKERFILE}")
+    if not (repo_root / "services" / service / "pyproject.toml").is_file():
+        raise FileNotFoundError(f"service {service!r} has no package under {repo_root / 'services'}")
+    return DOCKERFILE
 
 
 def container_image(
@@ -43,7 +48,11 @@ def container_image(
         )
         return ecs.ContainerImage.from_ecr_repository(repo, source.tag)
     return ecs.ContainerImage.from_asset(
-        str(repo_root), file=dockerfile(repo_root, service), target="runtime", platform=PLATFORM
+        str(repo_root),
+        file=dockerfile(repo_root, service),
+        build_args={"SERVICE": service},
+        target="runtime",
+        platform=PLATFORM,
     )
 
 
@@ -57,5 +66,10 @@ def lambda_code(
         )
         return lambda_.DockerImageCode.from_ecr(repo, tag_or_digest=f"{source.tag}-lambda", cmd=[handler])
     return lambda_.DockerImageCode.from_image_asset(
-        str(repo_root), file=dockerfile(repo_root, service), target="lambda", cmd=[handler], platform=PLATFORM
+        str(repo_root),
+        file=dockerfile(repo_root, service),
+        build_args={"SERVICE": service},
+        target="lambda",
+        cmd=[handler],
+        platform=PLATFORM,
     )

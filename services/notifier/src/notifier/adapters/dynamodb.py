@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier.model import DEFAULT_RETENTION_S, Alert, Claim, NotificationRecord
+from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
 from shared.aws import service_unavailable
 from shared.errors import RetryableError, StoreUnavailable
@@ -88,7 +88,7 @@ class DynamoStateStore:
 
     # -- the port -----------------------------------------------------------------------------------------
 
-    def claim(self, alert: Alert, *, now: float, lease_s: float) -> Claim:
+    def claim(self, alert: Alert, *, now: float, lease_s: float) -> NotificationClaim:
         pk, sk = f"notif#{alert.rule}", alert.key
         created = datetime.fromtimestamp(now, UTC)
         item = {
@@ -109,7 +109,7 @@ class DynamoStateStore:
         }
         try:
             self._call(self._client.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
-            return Claim(outcome="fresh", record=_record(item))
+            return NotificationClaim(outcome="fresh", record=_record(item))
         except ClientError:
             pass  # it exists: take it over if unfinished and unleased
         try:
@@ -130,14 +130,14 @@ class DynamoStateStore:
                 },
                 ReturnValues="ALL_NEW",
             )["Attributes"]
-            return Claim(outcome="resumed", record=_record(attributes))
+            return NotificationClaim(outcome="resumed", record=_record(attributes))
         except ClientError:
             pass  # finished, or leased by another worker
         current = self._get(pk, sk)
         if current is None:  # expired between the two calls: a later delivery starts afresh
             raise RetryableError(f"notification {alert.rule}/{alert.key} vanished while being claimed")
         record = _record(current)
-        return Claim(outcome="done" if record.final else "busy", record=record)
+        return NotificationClaim(outcome="done" if record.final else "busy", record=record)
 
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         pk = f"cool#{rule}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import structlog
 
 from notifier.model import Notification
-from notifier.rules import LOG
+from notifier.rules.ruleset import LOG
 
 log = structlog.get_logger()
 

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.model import Notification
-from notifier.rules import SNS
+from notifier.rules.ruleset import SNS
 from shared.errors import PermanentError, RetryableError
 
 _PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "AuthorizationError", "NotFound"})

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from notifier.model import DEFAULT_RETENTION_S, Alert, Claim, NotificationRecord
+from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
 from shared.errors import StoreUnavailable
 
@@ -73,7 +73,7 @@ class SqliteStateStore:
                 raise
             self._db.execute("COMMIT")
 
-    def claim(self, alert: Alert, *, now: float, lease_s: float) -> Claim:
+    def claim(self, alert: Alert, *, now: float, lease_s: float) -> NotificationClaim:
         with self._transaction() as db:
             inserted = db.execute(
                 "INSERT INTO notifications (rule, key, subject, severity, message, channels, status,"
@@ -94,7 +94,7 @@ class SqliteStateStore:
                 ),
             ).rowcount
             if inserted:
-                return Claim(outcome="fresh", record=self._get(db, alert.rule, alert.key))
+                return NotificationClaim(outcome="fresh", record=self._get(db, alert.rule, alert.key))
             resumed = db.execute(
                 "UPDATE notifications SET lease_until = ?, updated_at = ?, attempts = attempts + 1,"
                 " expires_at = ? WHERE rule = ? AND key = ? AND status NOT IN (?, ?, ?) AND lease_until <= ?",
@@ -102,8 +102,8 @@ class SqliteStateStore:
             ).rowcount
             record = self._get(db, alert.rule, alert.key)
         if resumed:
-            return Claim(outcome="resumed", record=record)
-        return Claim(outcome="done" if record.final else "busy", record=record)
+            return NotificationClaim(outcome="resumed", record=record)
+        return NotificationClaim(outcome="done" if record.final else "busy", record=record)
 
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         with self._transaction() as db:

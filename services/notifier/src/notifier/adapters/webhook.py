@@ -21,7 +21,7 @@ import httpx
 import structlog
 
 from notifier.model import Notification
-from notifier.rules import WebhookTarget
+from notifier.rules.ruleset import WebhookTarget
 from notifier.signing import signed_headers
 from shared.errors import PermanentError, RetryableError
 

@@ -20,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from tributary_cdk.config import FargateCompute
+from tributary_cdk.config import SERVICE_COMMAND, FargateCompute
 from tributary_cdk.constructs.compute import xray
 from tributary_cdk.constructs.compute.health import health_check
 
@@ -63,6 +63,7 @@ class FargateWorker(Construct):
         task.add_container(
             "app",
             image=image,
+            command=[SERVICE_COMMAND, service],  # the services' one entry point, serving this service
             environment=dict(environment),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=service, log_group=self.log_group),
             health_check=health_check(),

@@ -25,7 +25,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from tributary_cdk.config import FargateCompute
+from tributary_cdk.config import SERVICE_COMMAND, FargateCompute
 from tributary_cdk.constructs.compute import xray
 from tributary_cdk.constructs.compute.health import HTTP_PORT, health_check
 from tributary_cdk.nag import Suppression, suppress
@@ -74,6 +74,7 @@ class HttpFront(Construct):
         task.add_container(
             "app",
             image=image,
+            command=[SERVICE_COMMAND, service],  # the services' one entry point, serving this service
             environment=dict(environment),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=service, log_group=self.log_group),
             health_check=health_check(),

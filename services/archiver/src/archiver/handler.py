@@ -1,0 +1,79 @@
+"""The archiver's batch handler: one object per partition per flush, each event archived once.
+
+Per partition: claim the events' ids in the idempotency ledger for the object's key, write the object with
+the ids that are fresh, then complete the claim. Ids already archived are skipped; ids another replica is
+writing right now are retried later. If the process dies between the write and the completion, the next
+claim finds the object in S3 and counts those ids as archived.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import structlog
+
+from archiver.domain import encode, object_key, partition_events
+from archiver.ports import ArchiveStore
+from contracts import Envelope, new_event_id
+from shared.errors import RetryableError
+from shared.idempotency import IdempotencyLedger
+
+log = structlog.get_logger()
+
+
+class ArchiveWriter:
+    """Archives batches of envelopes into an :class:`ArchiveStore`, exactly once per event id."""
+
+    def __init__(
+        self,
+        *,
+        store: ArchiveStore,
+        ledger: IdempotencyLedger,
+        lease_s: float,
+        dedupe_window_s: float = 7 * 24 * 3600,
+        new_flush_id: Callable[[], str] = new_event_id,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._lease_s = lease_s
+        self._window_s = dedupe_window_s
+        self._new_flush_id = new_flush_id
+        self._clock = clock
+        self._pruned_at: float | None = None
+
+    def __call__(self, events: Sequence[Envelope]) -> Mapping[str, Exception]:
+        self._prune_now_and_then()
+        failures: dict[str, Exception] = {}
+        flush_id = self._new_flush_id()
+        for partition, group in partition_events(events).items():
+            key = object_key(partition, flush_id)
+            claim = self._ledger.claim(
+                [e.id for e in group], location=key, lease_s=self._lease_s, landed=self._store.exists
+            )
+            for id_ in claim.busy:  # back once the other writer's lease has run out: one attempt per lease
+                failures[id_] = RetryableError(
+                    f"event {id_} is being archived by another writer", retry_after_s=self._lease_s
+                )
+            first = {e.id: e for e in reversed(group)}  # an id twice in one batch is written once
+            to_write = [first[id_] for id_ in claim.fresh]
+            if not to_write:
+                continue
+            try:
+                self._store.put(key, encode(to_write))
+            except RetryableError as exc:
+                self._ledger.release(key)
+                failures.update({e.id: exc for e in to_write})
+                continue
+            self._ledger.complete(key)
+            log.info("object_written", key=key, events=len(to_write), skipped=len(claim.done))
+        return failures
+
+    def _prune_now_and_then(self) -> None:
+        now = self._clock()
+        if self._pruned_at is None or now - self._pruned_at > 3600:
+            self._pruned_at = now
+            pruned = self._ledger.prune(older_than_s=self._window_s)
+            if pruned:
+                log.info("ledger_pruned", ids=pruned)

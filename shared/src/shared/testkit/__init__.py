@@ -1,0 +1,8 @@
+"""Test helpers every package's tests share, installed with ``shared`` (no import from the repository root).
+
+One valid sample event per contract version (``samples``, files under ``events/``) and envelopes built from
+them (``envelopes``), ``sensor.reading`` v1/v2 twins (``readings``), pydantic error locations
+(``validation``), an EMF line checker (``emf``), polling for an end state (``waiting``) and the variables a
+service's settings read (``settings_env``). In-memory fakes of the runtime's ports are in
+:mod:`shared.testing`.
+"""

@@ -1,0 +1,32 @@
+"""The sample events under ``events/`` here: one valid event per contract version, as a producer sends it.
+
+Tests load samples through these helpers instead of building events by hand, and change a fresh copy to
+make it invalid.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
+
+
+def load_sample(type_: str, version: int) -> dict[str, Any]:
+    """A fresh copy of the sample event of ``type_`` at ``version`` (EventIn shape).
+
+    Raises:
+        FileNotFoundError: if there is no sample for that contract.
+    """
+    return _read(EVENTS_DIR / f"{type_}.v{version}.json")
+
+
+def all_samples() -> list[dict[str, Any]]:
+    """A fresh copy of every sample event, sorted by file name."""
+    return [_read(path) for path in sorted(EVENTS_DIR.glob("*.json"))]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    sample: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return sample
