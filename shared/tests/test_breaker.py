@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.support.envelopes import FakeClock
-
 from shared.breaker import BreakerState, CircuitBreaker
+from shared.testkit.envelopes import FakeClock
 
 
 def test_opens_after_threshold_outages_in_a_row_and_not_before() -> None:

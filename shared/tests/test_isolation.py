@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.envelopes import FakeClock, envelope, rule_body
 
 from contracts import Envelope
 from shared.errors import PermanentError, RetryableError, StoreUnavailable
@@ -16,6 +15,7 @@ from shared.messages import DeadLetter, Message
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
+from shared.testkit.envelopes import FakeClock, envelope, rule_body
 
 POLICY = RetryPolicy(max_attempts=3, backoff_base_s=1, backoff_max_s=1)
 
