@@ -3,6 +3,7 @@
 #   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
 #                  .ministack-venv)
 #   make test      install, lint, then the whole pytest suite, ending with the slowest 15 tests of the run
+#                  (installs Debian's chromium when missing: the console's browser test drives it)
 #   make test-fast install, lint, then the unit and service tests without emulators (the inner loop, < 3 min)
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date and evolution rules kept
 #   make demo      install, then run the demo against a fresh local stack
@@ -19,7 +20,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth clean
+.PHONY: install tools check-py313 check-node chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -83,6 +84,16 @@ check-node:
 		exit 1; \
 	fi
 
+# The console's browser test (tests/e2e/test_console.py) drives headless Chromium: Debian's package, installed
+# only when /usr/bin/chromium is missing (as root, or through sudo). `make test` needs it; `make up` does not.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "install: chromium (apt-get) for the console's browser test"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	fi
+
 # The workspace. Locally `uv lock` refreshes uv.lock when a pyproject changed; under CI a committed lock
 # must already be current (`uv sync --locked` fails otherwise), so CI never installs an unreviewed lock.
 venv: tools check-py313
@@ -124,7 +135,7 @@ PYTEST_WORKERS ?= 2
 # ~16 min instead of ~23, but timing assumptions in some of them have failed under that load.
 E2E_PARALLEL ?=
 REPORTS := .tributary/reports
-pytest: install
+pytest: install chromium
 	@rm -rf $(REPORTS); mkdir -p $(REPORTS); status=0; \
 	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS) --junitxml=$(REPORTS)/unit.xml || status=$$?; \
 	if [ $$status -eq 0 ]; then $(RUN) pytest -m "e2e or fault" $(E2E_PARALLEL) --junitxml=$(REPORTS)/stack.xml || status=$$?; fi; \

@@ -90,6 +90,37 @@ def test_widened_type_is_allowed() -> None:
     assert compare("sensor.reading.v2", released, current) == []
 
 
+def test_widening_a_column_type_breaks_the_table_rule() -> None:
+    """An integer field that also accepts numbers passes the field rules but would turn the lake table's
+    ``bigint`` column into ``double``: the ``table`` rule refuses it."""
+    released = json.loads((RELEASED_DIR / "ops.dlq_depth.v1.json").read_text())
+    current = copy.deepcopy(released)
+    current["properties"]["depth"]["type"] = ["integer", "number"]
+    [violation] = compare("ops.dlq_depth.v1", released, current)
+    assert (violation.field, violation.rule) == ("ops_dlq_depth_v1.depth", "table")
+    assert "from bigint to double" in violation.detail
+
+
+def test_a_new_field_colliding_with_a_flattened_column_breaks_the_table_rule() -> None:
+    """A new optional ``quantity_value`` would share its column with the flattened ``quantity.value``."""
+    released = _released()
+    current = copy.deepcopy(released)
+    current["properties"]["quantity_value"] = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+    [violation] = compare("sensor.reading.v2", released, current)
+    assert violation.rule == "table"
+    assert "quantity_value" in violation.detail
+
+
+def test_an_object_turned_free_form_breaks_the_table_rule() -> None:
+    """Items that may now be strings are no longer a child table with typed columns."""
+    released = json.loads((RELEASED_DIR / "order.placed.v1.json").read_text())
+    current = copy.deepcopy(released)
+    current["properties"]["items"]["items"] = {"anyOf": [{"$ref": "#/$defs/OrderItem"}, {"type": "string"}]}
+    violations = compare("order.placed.v1", released, current)
+    assert {v.rule for v in violations} == {"table"}
+    assert "order_placed_v1_items.product_id" in {v.field for v in violations}
+
+
 def test_repository_schemas_respect_their_released_snapshots() -> None:
     """The checked-in schemas break no rule against ``contracts/released``."""
     assert evolution_problems() == []

@@ -11,7 +11,10 @@ field and the rule it breaks:
 - ``required``: a field became required (a new required field, or an optional one made required);
 - ``enum``: a field accepts fewer values than before;
 - ``constraint``: a field's pattern, format, bounds or length limits changed;
-- ``released``: a released version no longer exists.
+- ``released``: a released version no longer exists;
+- ``table``: the version's typed lake table (:mod:`contracts.tables`) would lose a column or change a
+  column's type (e.g. an integer field widened to a number: ``bigint`` → ``double``), which would break
+  every query and the Glue table already deployed for it.
 
 A breaking change is a new version; each version ``N > 1`` needs an upcaster from ``N - 1`` (``upcaster``).
 """
@@ -27,6 +30,7 @@ from typing import Any
 
 from contracts.registry import known_contracts
 from contracts.schemas import SCHEMA_DIR
+from contracts.tables import TableError, table_changes, table_for
 from contracts.upcasting import has_upcaster
 
 RELEASED_DIR = SCHEMA_DIR.parent / "released"
@@ -64,7 +68,26 @@ class Violation:
 
 def compare(contract: str, released: Schema, current: Schema) -> list[Violation]:
     """Every way ``current`` breaks the released schema ``released`` of ``contract``."""
-    return list(_compare_object(contract, "", released, released, current, current))
+    violations = list(_compare_object(contract, "", released, released, current, current))
+    # The table rule backs the field rules up: it names what they allow but a deployed table cannot take.
+    return violations or _compare_tables(contract, released, current)
+
+
+def _compare_tables(contract: str, released: Schema, current: Schema) -> list[Violation]:
+    """The ``table`` rule: the lake table of a released version keeps every column and its type."""
+    match = _CONTRACT_FILE.match(f"{contract}.json")
+    if match is None:
+        return []
+    type_, version = match["type"], int(match["version"])
+    try:
+        old = table_for(type_, version, released)
+    except TableError:
+        return []  # a snapshot that never had a table constrains none
+    try:
+        new = table_for(type_, version, current)
+    except TableError as exc:
+        return [Violation(contract, "", "table", str(exc))]
+    return [Violation(contract, column, "table", why) for column, why in table_changes(old, new)]
 
 
 def _resolve(root: Schema, node: Schema) -> Schema:

@@ -9,6 +9,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from contracts.tables import contract_tables
+from tributary.lake.glue import DT_RANGE, presto_view_text, raw_columns, views
 from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
 
 
@@ -67,12 +69,17 @@ def test_glue_table_projects_the_archive_layout(archiver: Template) -> None:
     """type/version/dt/hour partitions by projection over events/, gzip JSON lines of envelopes."""
     bucket_id, _ = _archive_bucket(archiver)
     archiver.has_resource_properties("AWS::Glue::Database", {"DatabaseInput": {"Name": "tributary_archive"}})
-    (table,) = resources(archiver, "AWS::Glue::Table").values()
+    (table,) = [
+        t
+        for t in resources(archiver, "AWS::Glue::Table").values()
+        if t["Properties"]["TableInput"]["Name"] == "events"
+    ]
     table_input = table["Properties"]["TableInput"]
     assert table["Properties"]["DatabaseName"] == "tributary_archive"
     assert [k["Name"] for k in table_input["PartitionKeys"]] == ["type", "version", "dt", "hour"]
     params = table_input["Parameters"]
     assert params["projection.enabled"] == "true"
+    assert params["projection.dt.range"] == DT_RANGE
     template = params["storage.location.template"]
     assert template["Fn::Join"][1][0] == "s3://"
     assert template["Fn::Join"][1][1] == {"Ref": bucket_id}
@@ -98,3 +105,59 @@ def test_role_can_put_objects_only_in_its_bucket(archiver: Template) -> None:
 def test_environment_names_the_bucket(archiver: Template) -> None:
     bucket_id, _ = _archive_bucket(archiver)
     assert container_env(archiver)["TRIBUTARY_BUCKET"] == {"Ref": bucket_id}
+
+
+def _glue_tables(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]
+        for t in resources(template, "AWS::Glue::Table").values()
+    }
+
+
+def test_every_contract_has_a_raw_table_and_typed_views(archiver: Template) -> None:
+    """``raw_<table>`` over the contract's prefix with ``data`` as a struct, and a Presto view per table and
+    array, generated from the same description as the local lake."""
+    bucket_id, _ = _archive_bucket(archiver)
+    tables = _glue_tables(archiver)
+    for table in contract_tables():
+        raw = tables[f"raw_{table.name}"]["TableInput"]
+        assert raw["TableType"] == "EXTERNAL_TABLE"
+        assert [(c["Name"], c["Type"]) for c in raw["StorageDescriptor"]["Columns"]] == [
+            (c.name, c.type) for c in raw_columns(table)
+        ]
+        assert [k["Name"] for k in raw["PartitionKeys"]] == ["dt", "hour"]
+        template = raw["Parameters"]["storage.location.template"]["Fn::Join"][1]
+        assert template[1] == {"Ref": bucket_id}
+        assert template[2] == f"/events/type={table.type}/version={table.version}/dt=${{dt}}/hour=${{hour}}/"
+        assert raw["Parameters"]["projection.dt.range"] == DT_RANGE
+        assert (
+            raw["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+            == "org.openx.data.jsonserde.JsonSerDe"
+        )
+        for view in views("tributary_archive", table):
+            created = tables[view.name]["TableInput"]
+            assert created["TableType"] == "VIRTUAL_VIEW"
+            assert created["ViewOriginalText"] == presto_view_text("tributary_archive", view)
+            assert [c["Name"] for c in created["StorageDescriptor"]["Columns"]] == [
+                c.name for c in view.columns
+            ]
+    assert "order_placed_v1_items" in tables
+    assert "trade_completed_v1_movements" in tables
+
+
+def test_lake_workgroup_writes_encrypted_results_to_its_own_bucket(archiver: Template) -> None:
+    (workgroup,) = resources(archiver, "AWS::Athena::WorkGroup").values()
+    props = workgroup["Properties"]
+    assert props["Name"] == "tributary-lake"
+    config = props["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    result = config["ResultConfiguration"]
+    assert result["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert "corekeyarn" in str(result["EncryptionConfiguration"]["KmsKey"]).lower()
+    buckets = resources(archiver, "AWS::S3::Bucket")
+    (results_id,) = [k for k in buckets if k.startswith("StoreLakeResults")]
+    assert result["OutputLocation"]["Fn::Join"][1][1] == {"Ref": results_id}
+    results = buckets[results_id]["Properties"]
+    (rule,) = results["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert results["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30

@@ -18,6 +18,7 @@ from tributary import deploy
 from tributary.contracts_cli import contracts_app
 from tributary.emulator import EmulatorError
 from tributary.emulators import default_emulator_name, make_emulator
+from tributary.lake.cli import lake_app
 from tributary.operators import commands as ops
 from tributary.operators.dlq_commands import dlq_app
 from tributary.operators.trace import trace_command
@@ -69,6 +70,8 @@ def _endpoints_table(stack: Stack) -> Table:
         table.add_row(
             f"queue {name}", queue["url"].rsplit("/", 1)[-1], "dlq " + queue["dlq_url"].rsplit("/", 1)[-1]
         )
+    if info.get("console_url"):
+        table.add_row("console", info["console_url"], "the live view: open it in a browser")
     table.add_row("logs", str(stack.data_dir / "logs"), "")
     table.add_row("stack.json", str(stack.stack_file), "all URLs")
     return table
@@ -144,10 +147,49 @@ def demo(data_dir: DataDir = None) -> None:
         raise typer.Exit(130) from None
 
 
+@app.command("console")
+def console_command(
+    stack_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--stack-file",
+            help="A stack's description (stack.json), local or deployed [default: the local stack's].",
+            envvar="TRIBUTARY_STACK_FILE",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).", min=0, max=65535)] = 0,
+) -> None:
+    """Serve the console for a running or deployed stack on 127.0.0.1 until Ctrl-C."""
+    from tributary.console.server import ConsoleError, ConsoleServer
+    from tributary.console.source import StackSource, stack_file_reader
+
+    path = stack_file or (data_dir or default_data_dir()) / "stack.json"
+    read = stack_file_reader(path)
+    try:
+        read()
+        server = ConsoleServer(StackSource(read), port=port)
+        url = server.start()
+    except (StackError, ConsoleError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"console for {path.name}: [bold]{url}[/] — Ctrl-C to stop")
+    _stop_on_signals()
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        _ignore_signals()
+        server.stop()
+
+
 app.command("topology")(ops.topology)
 app.command("status")(ops.status)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(lake_app, name="lake")
 app.command("replay")(ops.replay_command)
 app.command("trace")(trace_command)
 

@@ -4,6 +4,9 @@ It starts the stack, publishes the domains' events plus some broken ones through
 accepted event is in the archive, prints what happened (accepted, rejected with reasons, objects and events
 archived per type, queue and DLQ depths, throughput) and stops the stack. Exit status 0 means every
 accepted event was archived exactly once and nothing is left in any queue.
+
+While it runs, the stack's console (its address is printed first) shows the events flowing; at the end
+the demo says how to bring up a stack that stays, and where its console will be.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rich.table import Table
 
 from tributary.client import StackClient
 from tributary.demo_answers import print_answers
+from tributary.lake.answers import print_lake_answers
 from tributary.paths import default_data_dir
 from tributary.producers import domain_events, invalid_events
 from tributary.stack import Stack
@@ -47,9 +51,25 @@ def run_demo(
         started = time.monotonic()
         with Stack(data_dir=folder, service_env=DEMO_SERVICE_ENV) as stack:
             console.print(f"stack up in {time.monotonic() - started:.1f}s on {stack.emulator.endpoint}")
-            _run(console, StackClient(stack.describe()), per_domain, invalid, timeout_s)
+            description = stack.describe()
+            if description.get("console_url"):
+                console.print(f"watch it live while the demo runs: [bold]{description['console_url']}[/]")
+            _run(console, StackClient(description), per_domain, invalid, timeout_s)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    for line in where_to_look():
+        console.print(line)
+
+
+def where_to_look() -> list[str]:
+    """What the demo prints last: its stack is gone, so how to get one that stays, and its console."""
+    return [
+        "[bold]where to look next[/]: the demo's stack has stopped. `make up` (or `tributary up`) brings up"
+        " one that stays until Ctrl-C and prints its console address (also `console_url` in"
+        " .tributary/stack.json): open it for the live pipeline, dead letters, series, graph and traces.",
+        "Feed it with the examples (`.venv/bin/python examples/sensor_readings.py`, one per domain); for a"
+        " deployed stack, `tributary console --stack-file <its stack.json>`.",
+    ]
 
 
 def _run(console: Console, client: StackClient, per_domain: int, invalid: int, timeout_s: float) -> None:
@@ -95,6 +115,7 @@ def _run(console: Console, client: StackClient, per_domain: int, invalid: int, t
 
     depths = _drained(client, deadline)
     print_answers(console, client.description, valid)
+    print_lake_answers(console, client.aws("s3"), client.description["bucket"])
     console.print(
         "queues (queue / DLQ depth): "
         + ", ".join(f"{svc} {d['queue']}/{d['dlq']}" for svc, d in depths.items())

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -36,6 +36,9 @@ from tributary.provision import Topology, provision, serves_dynamodb
 from tributary.supervisor import LAUNCHER, ServiceSpec, Supervisor
 from tributary.trace_collector import TraceCollector
 from tributary.watcher import DlqWatcher
+
+if TYPE_CHECKING:
+    from tributary.console.server import ConsoleServer
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +79,8 @@ class Stack:
         restart_services: restart a service process that died on its own, with backoff, as ECS would
             (see :meth:`~tributary.supervisor.Supervisor.tend`); ``stack.json`` shows restarts and the
             last exit reason.
+        console: serve the console (:mod:`tributary.console`) from a thread of this process, on a free
+            port of 127.0.0.1 (``console_url`` in ``stack.json``).
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class Stack:
         watch_dlqs_s: float | None = 5.0,
         aws_proxy: bool = False,
         restart_services: bool = True,
+        console: bool = True,
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.manifests = list(load_manifests() if manifests is None else manifests)
@@ -114,6 +120,8 @@ class Stack:
         self._aws_proxy = aws_proxy
         self._restart_services = restart_services
         self._proxy: AwsProxy | None = None
+        self._console = console
+        self._console_url: str | None = None
         self._topology: Topology | None = None
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
@@ -174,6 +182,7 @@ class Stack:
             self._supervisor = supervisor
             supervisor.start([self._spec(m) for m in self.manifests], replicas=self._replicas)
             self._start_watcher()
+            self._start_console()
             self._exit.callback(self.stack_file.unlink, missing_ok=True)
             self.write_stack_file()
             if self._restart_services:
@@ -262,6 +271,21 @@ class Stack:
         )
         watcher.start()
         self._exit.callback(watcher.stop)
+
+    def _start_console(self) -> None:
+        """The console, reading this stack's description in process (what ``stack.json`` holds)."""
+        if not self._console:
+            return
+        from tributary.console.server import ConsoleServer  # FastAPI and uvicorn only when serving it
+        from tributary.console.source import StackSource
+
+        server = ConsoleServer(StackSource(self.describe, manifests=self.manifests))
+        self._console_url = server.start()
+        self._exit.callback(self._stop_console, server)
+
+    def _stop_console(self, server: ConsoleServer) -> None:
+        self._console_url = None
+        server.stop()
 
     def _spec(self, manifest: ServiceManifest) -> ServiceSpec:
         env: dict[str, str] = {}
@@ -358,6 +382,7 @@ class Stack:
             "services": services,
             "data_dir": str(self.data_dir),
             "traces": str(self.traces.path),
+            "console_url": self._console_url,
             "pid": os.getpid(),
         }
 

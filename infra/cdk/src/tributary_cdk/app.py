@@ -83,12 +83,18 @@ def build_app(
     root = repo_root or default_repo_root()
     env = env or environment(config)
     bus = config.bus_name
+    chosen = list(load_manifests() if manifests is None else manifests)
     core = CoreStack(
-        app, stack_name(bus, "core"), config=config, schemas_dir=root / "contracts" / "schemas", env=env
+        app,
+        stack_name(bus, "core"),
+        config=config,
+        schemas_dir=root / "contracts" / "schemas",
+        services=chosen,
+        env=env,
     )
     services = {
         m.name: ServiceStack(app, stack_name(bus, m.name), manifest=m, config=config, repo_root=root, env=env)
-        for m in (load_manifests() if manifests is None else manifests)
+        for m in chosen
     }
     for stack in [core, *services.values()]:
         cdk.Tags.of(stack).add("project", "tributary")

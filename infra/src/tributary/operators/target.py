@@ -19,9 +19,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared.manifest import ServiceManifest, load_manifests
-from tributary.aws import emulator_client
+from tributary.aws import REGION, emulator_client
 from tributary.stack import read_stack_file
 
+AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
 
@@ -139,13 +140,31 @@ def local_target(
     Raises:
         tributary.stack.StackError: no stack runs there.
     """
-    info = read_stack_file(data_dir)
-    endpoint, region = info["aws_endpoint"], info["region"]
+    return description_target(read_stack_file(data_dir), manifests=manifests)
+
+
+def description_target(info: dict[str, Any], *, manifests: Sequence[ServiceManifest] | None = None) -> Target:
+    """The stack a description (``stack.json``) names: at its ``aws_endpoint`` with the emulator's
+    credentials, or on AWS through the usual credential chain when ``aws_endpoint`` is null."""
+    endpoint, region = info.get("aws_endpoint"), str(info.get("region") or REGION)
+    if endpoint:
+        where = f"{info.get('emulator', 'local')} stack at {endpoint}"
+
+        def make_client(service: str) -> Any:
+            return emulator_client(service, endpoint, region=region)
+
+    else:
+        session = boto3.session.Session(region_name=region)
+        where = f"AWS {session.region_name or ''}".strip()
+
+        def make_client(service: str) -> Any:
+            return session.client(service, config=AWS_CONFIG)
+
     return Target(
-        where=f"{info.get('emulator', 'local')} stack at {endpoint}",
+        where=where,
         bus_name=info["bus_name"],
         bucket=info.get("bucket"),
-        make_client=lambda service: emulator_client(service, endpoint, region=region),
+        make_client=make_client,
         queues={
             name: QueuePair(service=name, url=q["url"], dlq_url=q["dlq_url"])
             for name, q in info.get("queues", {}).items()
@@ -170,12 +189,11 @@ def aws_target(
 ) -> Target:
     """An AWS account through the usual credential chain (``profile`` and ``region`` if given)."""
     session = boto3.session.Session(profile_name=profile, region_name=region)
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
     label = " ".join(p for p in (session.region_name, f"(profile {profile})" if profile else "") if p)
     return Target(
         where=f"AWS {label}".strip(),
         bus_name=bus_name,
         bucket=bucket,
-        make_client=lambda service: session.client(service, config=config),
+        make_client=lambda service: session.client(service, config=AWS_CONFIG),
         manifests=list(load_manifests() if manifests is None else manifests),
     )

@@ -81,7 +81,7 @@ class WorkerAlarms(_Alarms):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
-        metrics = {key: _emf_metric(service, name, "Sum") for key, name in ERROR_RATE_METRICS.items()}
+        metrics = {key: emf_metric(service, name, "Sum") for key, name in ERROR_RATE_METRICS.items()}
         self.error_rate = cloudwatch.MathExpression(
             expression="(retried + deadlettered) / IF(messages > 0, messages, 1)",
             using_metrics=metrics,
@@ -109,7 +109,7 @@ class WorkerAlarms(_Alarms):
                 "EndToEndLag",
                 alarm_description=f"{service}: p99 from an event's time to stored is over"
                 f" {thresholds.end_to_end_lag_s} s",
-                metric=_emf_metric(service, "EndToEndLag", "p99"),
+                metric=emf_metric(service, "EndToEndLag", "p99"),
                 threshold=thresholds.end_to_end_lag_s * 1000,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=5,
@@ -188,7 +188,7 @@ class HttpAlarms(_Alarms):
         )
 
 
-def _emf_metric(service: str, name: str, statistic: str) -> cloudwatch.Metric:
+def emf_metric(service: str, name: str, statistic: str) -> cloudwatch.Metric:
     """A metric of the runtime's EMF lines for ``service``, per minute."""
     return cloudwatch.Metric(
         namespace=NAMESPACE,

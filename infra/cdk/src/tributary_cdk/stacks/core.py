@@ -6,11 +6,13 @@
 - the alarms SNS topic every service's alarms notify (optionally with an e-mail subscription);
 - the VPC (public / private with egress / isolated subnets);
 - optionally the EventBridge Schema Registry entries of the contracts;
-- SSM parameters handing all of it to the service stacks (:mod:`tributary_cdk.constructs.core_refs`).
+- SSM parameters handing all of it to the service stacks (:mod:`tributary_cdk.constructs.core_refs`);
+- the overview dashboard of every service (:mod:`tributary_cdk.constructs.dashboards`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from shared.manifest import ServiceManifest
 from tributary_cdk.config import DeployConfig
 from tributary_cdk.constructs.core_refs import CoreParameters
+from tributary_cdk.constructs.dashboards import OverviewDashboard
 from tributary_cdk.constructs.network import Network
 from tributary_cdk.constructs.schemas import SchemaRegistry
 from tributary_cdk.retention import log_retention
@@ -41,7 +45,8 @@ def _service_may_use_key(service: str) -> iam.PolicyStatement:
 
 
 class CoreStack(cdk.Stack):
-    """The bus, its archive, the key, the alarms topic and the VPC of one Tributary deployment."""
+    """The bus, its archive, the key, the alarms topic, the VPC and the overview dashboard of one Tributary
+    deployment; ``services`` are the services the dashboard shows (their stacks are separate)."""
 
     def __init__(
         self,
@@ -50,6 +55,7 @@ class CoreStack(cdk.Stack):
         *,
         config: DeployConfig,
         schemas_dir: Path | None = None,
+        services: Sequence[ServiceManifest] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, description=f"Tributary core ({config.bus_name})", **kwargs)
@@ -111,4 +117,11 @@ class CoreStack(cdk.Stack):
             vpc=self.vpc,
             bus=self.bus,
             archive_arn=self.archive.archive_arn,
+        )
+        self.overview = OverviewDashboard(
+            self,
+            "Overview",
+            bus_name=bus_name,
+            workers=[m.name for m in services if m.is_worker],
+            ingest=next((m.name for m in services if m.http and not m.is_worker), None),
         )

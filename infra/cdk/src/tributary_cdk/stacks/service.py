@@ -1,9 +1,9 @@
 """One stack per service, built from its manifest: everything the service needs to run, and nothing shared.
 
 A worker gets its queue and DLQ, the rule feeding them, its store, its compute (Fargate or Lambda), the
-topics it publishes to, least-privilege grants and alarms. ingest gets its HTTP front, the right to put
-events on the bus, and alarms. Shared resources (bus, key, alarms topic, VPC) come from the core stack
-through SSM parameters, so this stack synthesizes and deploys on its own.
+topics it publishes to, least-privilege grants, alarms and a dashboard. ingest gets its HTTP front, the
+right to put events on the bus, alarms and a dashboard. Shared resources (bus, key, alarms topic, VPC) come
+from the core stack through SSM parameters, so this stack synthesizes and deploys on its own.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tributary_cdk.constructs.compute.health import HTTP_PORT
 from tributary_cdk.constructs.compute.http_front import HttpFront
 from tributary_cdk.constructs.compute.lambda_worker import LambdaWorker
 from tributary_cdk.constructs.core_refs import CoreImports
+from tributary_cdk.constructs.dashboards import ServiceDashboard, ingest_widgets, worker_widgets
 from tributary_cdk.constructs.images import container_image, lambda_code
 from tributary_cdk.constructs.queues import ServiceQueues
 from tributary_cdk.constructs.stores import StoreContext, build_store
@@ -158,6 +159,13 @@ class ServiceStack(cdk.Stack):
                 description=f"{manifest.name}: Lambda invocations failing as a whole (crash, timeout)",
                 metric=worker.function.metric_errors(period=cdk.Duration.minutes(1)),
             )
+        self.dashboard = ServiceDashboard(
+            self,
+            "Dashboard",
+            bus_name=config.bus_name,
+            service=manifest.name,
+            widgets=worker_widgets(manifest.name, queue=queues.queue, dlq=queues.dlq),
+        )
         cdk.CfnOutput(self, "QueueUrl", value=queues.queue.queue_url)
         cdk.CfnOutput(self, "DlqUrl", value=queues.dlq.queue_url)
         return role
@@ -231,6 +239,13 @@ class ServiceStack(cdk.Stack):
             target_group=front.target_group,
             alarm_topic=core.alarm_topic,
             thresholds=config.alarms,
+        )
+        self.dashboard = ServiceDashboard(
+            self,
+            "Dashboard",
+            bus_name=config.bus_name,
+            service=manifest.name,
+            widgets=ingest_widgets(manifest.name, load_balancer=front.load_balancer),
         )
         scheme = "https" if config.ingest_certificate_arn else "http"
         cdk.CfnOutput(self, "Url", value=f"{scheme}://{front.load_balancer.load_balancer_dns_name}")
