@@ -211,7 +211,7 @@ def test_bad_input_is_dead_lettered_with_reasons_and_never_stored(stack: StackCl
     expected = {  # v1 readings are upcast to v2 before the handler: their broken data fails the upcast
         future_id: ("PermanentError", "in the future"),
         past_id: ("PermanentError", "in the past"),
-        nan["id"]: ("ContractError", "cannot be upcast to v2: data.value: Input should be a finite number"),
+        nan["id"]: ("ContractError", "NaN is not a JSON number"),  # refused by the bounded parser already
         no_unit["id"]: ("ContractError", "cannot be upcast to v2: data.unit: Field required"),
     }
     letters: dict[str, dict[str, str]] = {}
