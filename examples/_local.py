@@ -35,7 +35,8 @@ def stack() -> dict[str, Any]:
 
 
 def publisher(source: str) -> Publisher:
-    """A publisher to the local stack: to the bus with ``--bus``, else through ingest."""
+    """A publisher to the local stack: to the bus with ``--bus``, else through ingest as the stack's
+    producer (``producer.key`` in ``stack.json``)."""
     description = stack()
     if "--bus" in sys.argv[1:]:
         client = boto3.client(
@@ -46,7 +47,9 @@ def publisher(source: str) -> Publisher:
             aws_secret_access_key="test",  # noqa: S106
         )
         return Publisher.to_bus(client=client, source=source, bus_name=description["bus_name"])
-    return Publisher.to_ingest(description["ingest_url"], source=source)
+    return Publisher.to_ingest(
+        description["ingest_url"], source=source, api_key=description["producer"]["key"]
+    )
 
 
 def publish(source: str, events: Sequence[Event]) -> None:

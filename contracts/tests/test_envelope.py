@@ -54,3 +54,25 @@ def test_envelope_detail_type() -> None:
     sample = load_sample("trade.completed", 1)
     envelope = Envelope.model_validate({**sample, "ingested_at": datetime.now(UTC), "trace": None})
     assert envelope.detail_type == "trade.completed.v1"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("time", "0001-01-01T00:30:00+01:00"),
+        ("time", "9999-12-31T00:00:00Z"),
+        ("time", "1969-12-31T23:59:59Z"),
+        ("time", 1748737800),
+        ("ingested_at", "2100-01-01T00:00:00Z"),
+        ("version", "1"),
+        ("version", True),
+        ("version", 1.0),
+        ("trace", "Root=1-\x00"),
+    ],
+    ids=repr,
+)
+def test_envelope_from_the_bus_rejects_bad_fields(field: str, value: object) -> None:
+    """An envelope that skipped ingest (SDK bus mode, a redrive, a replay) is refused at the same field."""
+    doc = load_sample("sensor.reading", 1) | {"ingested_at": "2025-06-01T00:30:01Z", "trace": None}
+    doc[field] = value
+    assert error_locs(Envelope, doc) == [(field,)]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from shared.credential_stores import FileCredentialStore
 from shared.manifest import ServiceManifest
 from tributary.localstack import LOCALSTACK_S3_STORAGE, LocalStackEmulator
 from tributary.procnet import listeners
@@ -68,6 +70,10 @@ def test_stack_json_describes_the_running_stack(stack: Stack, localstack: LocalS
     assert info["services"]["worker"]["log"] == str(stack.data_dir / "logs" / "worker.log")
     assert info["data_dir"] == str(stack.data_dir)
     assert info["aws_proxy"] is None  # services call the emulator directly unless aws_proxy=True
+    assert info["producer"]["id"] == "local"
+    assert stat.S_IMODE(stack.stack_file.stat().st_mode) == 0o600  # it holds the producer's key
+    found = FileCredentialStore(stack.credential_path).load().find(info["producer"]["key"])
+    assert found is not None and found[0] == "local"
 
 
 def test_services_get_stack_and_queue_environment(stack: Stack, localstack: LocalStackEmulator) -> None:

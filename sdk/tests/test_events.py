@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from contracts.events import SensorReadingV2
 from shared.putevents import MAX_REQUEST_BYTES, entry_size
@@ -70,3 +70,28 @@ def test_oversize_events_are_refused_before_sending() -> None:
 
 def test_the_default_limit_is_put_events_request_limit() -> None:
     assert MAX_REQUEST_BYTES == 256 * 1024
+
+
+def test_bad_times_and_stringly_data_are_refused_before_the_bus() -> None:
+    """Bus mode skips ingest, so the SDK refuses what ingest would: a time no store holds (or with no UTC
+    time at all), a number sent as a string, text with a NUL."""
+    year_one = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+    stringly = sample_event()
+    stringly.data["quantity"]["value"] = "21.5"  # type: ignore[index]
+    nul = sample_event("trade.completed", 1)
+    nul.data["movements"][0]["player_name"] = "a\x00b"  # type: ignore[index]
+    events = [
+        sample_event(time=year_one),
+        sample_event(time=datetime(2100, 1, 1, tzinfo=UTC)),
+        stringly,
+        nul,
+        sample_event(time=datetime(1970, 1, 1, tzinfo=UTC)),
+    ]
+    ready, refused = _prepare(events)
+    assert [r.index for r in ready] == [4]
+    assert [(r.index, (r.message or "").split(":")[0]) for r in refused] == [
+        (0, "time"),
+        (1, "time"),
+        (2, "data.quantity.value"),
+        (3, "data.movements.0.player_name"),
+    ]

@@ -6,18 +6,29 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from tenacity import wait_none
 
 from contracts import Envelope
 from ingest.app import create_app
+from ingest.auth import Authenticator
 from ingest.domain import Limits
 from ingest.ports import PublishFailure
+from ingest.ratelimit import RateLimit, RateLimiter
 from ingest.testing import InMemoryPublisher
+from shared.credential_stores import InMemoryCredentialStore
+from shared.credentials import CredentialDocument
 from shared.putevents import entry_size
 from tributary_sdk import INVALID, AsyncPublisher, Publisher
 from tributary_sdk.events import prepare
-from tributary_sdk.ingest import MAX_EVENTS_PER_REQUEST, AsyncIngestTransport, IngestTransport
+from tributary_sdk.ingest import (
+    API_KEY_ENV,
+    MAX_EVENTS_PER_REQUEST,
+    AsyncIngestTransport,
+    IngestTransport,
+    auth_headers,
+)
 
 from .conftest import sample_event
 
@@ -112,3 +123,58 @@ def test_requests_are_cut_by_size_too() -> None:
     transport = IngestTransport(client=client, max_body_bytes=one * 150)
     results = Publisher(transport=transport, source="tests.sdk").publish(events)
     assert all(r.ok for r in results) and len(sizes) == 3
+
+
+def _keyed_app(bus: InMemoryPublisher, limiter: RateLimiter | None = None) -> tuple[Any, str]:
+    doc, key = CredentialDocument().with_key("sdk", sources=("tests.*",), types=("*",))
+    app = create_app(
+        publisher=bus,
+        limits=Limits(),
+        max_body_bytes=16 * 1024 * 1024,
+        authenticator=Authenticator(InMemoryCredentialStore(doc)),
+        rate_limiter=limiter,
+    )
+    return app, key
+
+
+def test_the_api_key_authenticates_the_publisher() -> None:
+    """With its key the publisher's events go through; without, each event fails with ingest's 401 reason,
+    and is not retried."""
+    bus = InMemoryPublisher()
+    app, key = _keyed_app(bus)
+    keyed = Publisher(
+        transport=IngestTransport(client=TestClient(app, headers=auth_headers(key))), source="tests.sdk"
+    )
+    assert all(r.ok for r in keyed.publish([sample_event(), sample_event()]))
+    sent: list[int] = []
+    anonymous = TestClient(app)
+    anonymous.event_hooks["request"].append(lambda request: sent.append(1))
+    results = Publisher(transport=IngestTransport(client=anonymous), source="tests.sdk").publish(
+        [sample_event()]
+    )
+    assert [(r.ok, r.code) for r in results] == [(False, "HTTP401")]
+    assert "API key" in (results[0].message or "") and len(sent) == 1
+    assert len(bus.published) == 2
+
+
+def test_the_api_key_comes_from_the_environment_when_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``TRIBUTARY_API_KEY`` is the default key; an explicit one wins; no key, no header."""
+    monkeypatch.setenv(API_KEY_ENV, "trb_env")
+    assert auth_headers() == {"authorization": "Bearer trb_env"}
+    assert auth_headers("trb_given") == {"authorization": "Bearer trb_given"}
+    monkeypatch.delenv(API_KEY_ENV)
+    assert auth_headers() == {}
+
+
+def test_a_rate_limited_request_is_sent_again() -> None:
+    """ingest's 429 is retried (the whole request), and the events then arrive once."""
+    ticks = iter(range(0, 1000, 5))
+    bus = InMemoryPublisher()
+    app, key = _keyed_app(bus, RateLimiter(RateLimit(rate=1, burst=10), clock=lambda: float(next(ticks))))
+    client = TestClient(app, headers=auth_headers(key))
+    statuses: list[int] = []
+    client.event_hooks["response"].append(lambda response: statuses.append(response.status_code))
+    publisher = Publisher(transport=IngestTransport(client=client, wait=wait_none()), source="tests.sdk")
+    assert all(r.ok for r in publisher.publish([sample_event() for _ in range(10)]))
+    assert all(r.ok for r in publisher.publish([sample_event() for _ in range(10)]))
+    assert statuses == [202, 429, 202] and len(bus.published) == 20

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.errors import ContractError
@@ -33,3 +35,14 @@ def test_garbage_is_a_contract_error_naming_the_problem(body: str, reason: str) 
     """Poison bodies raise ContractError with a reason a reader can act on."""
     with pytest.raises(ContractError, match=reason):
         parse_envelope(body)
+
+
+@pytest.mark.parametrize(
+    "time", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z", "1748737800"]
+)
+def test_a_time_no_store_holds_is_a_contract_error_naming_the_field(time: str) -> None:
+    """An envelope from the bus, a redrive or a replay with such a time fails alone, at ``time``, before any
+    handler converts it (year 1 at +01:00 used to raise OverflowError in the handlers and fail the batch)."""
+    doc = json.loads(envelope().model_dump_json()) | {"time": time}
+    with pytest.raises(ContractError, match=r"time: .*(1970-2099|RFC 3339)"):
+        parse_envelope(json.dumps(doc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -125,3 +126,18 @@ def test_per_event_failures_only_touch_their_messages(queue: InMemoryQueue) -> N
     _process(queue, handler)
     assert queue.depth == 1
     assert [d.failure.error_message for d in queue.dead if d.failure] == ["invalid"]
+
+
+def test_an_out_of_range_time_among_nine_valid_events_goes_alone_to_the_dlq(queue: InMemoryQueue) -> None:
+    """An envelope timed year 1 at +01:00 (no UTC time exists) fails at parsing, as a contract error of its
+    own: its nine batch-mates reach the handler and are stored."""
+    valid = [envelope() for _ in range(9)]
+    bad = json.dumps(json.loads(envelope().model_dump_json()) | {"time": "0001-01-01T00:30:00+01:00"})
+    queue.send(bad)
+    for event in valid:
+        queue.send(rule_body(event))
+    handler = RecordingHandler()
+    _process(queue, handler)
+    assert [letter.message.body for letter in queue.dead] == [bad]
+    assert sorted(e.id for batch in handler.batches for e in batch) == sorted(e.id for e in valid)
+    assert queue.depth == 0

@@ -11,6 +11,7 @@ import pytest
 
 from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
+from tests.support.archive_schemas import schema_violations
 from tributary.client import StackClient
 from tributary.producers import domain_events, invalid_events
 
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
-    """2,000 events with 5% invalid: valid ones in S3 once each by id, invalid ones rejected by field."""
+    """2,000 events with 5% invalid: valid ones in S3 once each by id, invalid ones rejected by field, and
+    every line of the archive valid against its version's published JSON Schema."""
     valid = domain_events(475)  # 4 domains x 475 = 1,900
     broken = invalid_events(100)
     events = valid + [event for event, _ in broken]
@@ -57,6 +59,9 @@ def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
         return all(d == {"queue": 0, "dlq": 0} for d in stack.depths().values())
 
     assert wait_for(drained, timeout_s=60), stack.depths()
+    archive = [envelope for _, envelope in stack.archived()]  # these events and all other modules' so far
+    assert schema_violations(archive) == []
+    print(f"skeleton e2e: {len(archive)} archived lines, each valid against its version's JSON Schema")
 
 
 def test_archived_objects_are_partitioned_and_hold_the_envelope(stack: StackClient) -> None:

@@ -24,6 +24,7 @@ from shared.manifest import load_manifests
 from shared.testkit.samples import load_sample
 from shared.testkit.waiting import wait_for
 from shared.tracing import TraceContext, new_trace_header
+from tributary.client import StackClient
 
 pytestmark = pytest.mark.e2e
 
@@ -94,7 +95,7 @@ def test_one_event_is_one_trace_from_ingest_to_every_store(
     response = httpx.post(
         stack_description["ingest_url"] + "/v1/events",
         json={"events": [event]},
-        headers={"X-Amzn-Trace-Id": header},
+        headers={"X-Amzn-Trace-Id": header} | StackClient(stack_description).ingest_headers(),
         timeout=10,
     )
     assert response.status_code == 202
@@ -136,7 +137,11 @@ def test_concurrent_requests_are_distinct_complete_traces(
     events = [_reading() for _ in range(100)]
 
     async def post_all() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=stack_description["ingest_url"], timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=stack_description["ingest_url"],
+            timeout=30,
+            headers=StackClient(stack_description).ingest_headers(),
+        ) as client:
             return await asyncio.gather(*(client.post("/v1/events", json={"events": [e]}) for e in events))
 
     responses = asyncio.run(post_all())

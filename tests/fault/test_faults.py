@@ -86,8 +86,8 @@ SECRET = "fault-" + uuid.uuid4().hex
 RULES = """\
 defaults: {{cooldown: 0s, severity: info}}
 webhooks:
-  trades: {{url: "{base}/trades", secret_env: FAULT_WEBHOOK_SECRET}}
-  cats: {{url: "{base}/cats", secret_env: FAULT_WEBHOOK_SECRET}}
+  trades: {{url: "{base}/trades", secret_env: FAULT_WEBHOOK_SECRET, allow_private: true}}
+  cats: {{url: "{base}/cats", secret_env: FAULT_WEBHOOK_SECRET, allow_private: true}}
 rules:
   - name: lal-trades
     match: {{type: trade.completed}}

@@ -3,14 +3,19 @@
 On the bus an event is an EventBridge entry with ``DetailType = "<type>.v<version>"``, ``Source`` = the
 producer and ``Detail`` = the envelope's JSON. ``data`` holds the contract's payload, validated against the
 model registered for ``(type, version)``.
+
+Both models bound their times (:data:`contracts.fields.EventTime`: RFC 3339, years 1970-2099 in UTC), so
+an out-of-range time is a field error wherever an envelope is parsed: at ingest, in the SDK, and in the
+worker runtime for an event from the bus, a redrive or a replay.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from contracts.fields import EventTime, Text
 from contracts.ids import EVENT_ID_PATTERN
 
 TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
@@ -27,9 +32,9 @@ class EventIn(BaseModel):
 
     id: str | None = Field(default=None, pattern=EVENT_ID_PATTERN)
     type: str = Field(pattern=TYPE_PATTERN, max_length=128)
-    version: int = Field(ge=1, le=1000)
+    version: StrictInt = Field(ge=1, le=1000)
     source: str = Field(pattern=SOURCE_PATTERN)
-    time: AwareDatetime
+    time: EventTime
     data: dict[str, Any]
 
 
@@ -43,11 +48,11 @@ class Envelope(BaseModel):
 
     id: str = Field(pattern=EVENT_ID_PATTERN)
     type: str = Field(pattern=TYPE_PATTERN, max_length=128)
-    version: int = Field(ge=1, le=1000)
+    version: StrictInt = Field(ge=1, le=1000)
     source: str = Field(pattern=SOURCE_PATTERN)
-    time: AwareDatetime
-    ingested_at: AwareDatetime
-    trace: str | None = None
+    time: EventTime
+    ingested_at: EventTime
+    trace: Text | None = None
     data: dict[str, Any]
 
     @property

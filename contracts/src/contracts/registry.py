@@ -6,12 +6,15 @@ Models register themselves with :func:`contract` when their module is imported;
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError, to_json
 
 _REGISTRY: dict[tuple[str, int], type[BaseModel]] = {}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnknownContractError(LookupError):
@@ -56,13 +59,41 @@ def contract_model(type_: str, version: int) -> type[BaseModel]:
 
 
 def validate_data(type_: str, version: int, data: Any) -> BaseModel:
-    """Validate an event's ``data`` against its contract.
+    """Validate an event's ``data`` against its contract, strictly, as the JSON it travels as.
+
+    Strict JSON validation takes each value only in the JSON type the contract's JSON Schema names: no
+    ``"21.5"`` for a number, no ``true`` for a number, no ``"yes"`` for a boolean, no ``5.0`` for an
+    integer. What it takes is what readers of the published schemas (Athena, Glue, other languages) can
+    read back, so data that passes is stored exactly as sent. ``data`` is serialised first, so dates and
+    decimals a Python producer passes as objects are checked as the strings they become on the bus.
 
     Raises:
         UnknownContractError: if the contract is unknown.
         pydantic.ValidationError: if ``data`` does not satisfy it.
     """
-    return contract_model(type_, version).model_validate(data)
+    model = contract_model(type_, version)
+    surrogates = list(_lone_surrogates(data, ()))
+    if surrogates:  # no UTF-8 (so no JSON on the wire) can carry them: say where, as pydantic would
+        error = PydanticCustomError("string_unicode", "must not contain lone surrogates")
+        raise ValidationError.from_exception_data(
+            model.__name__, [{"type": error, "loc": loc, "input": None} for loc in surrogates]
+        )
+    return model.model_validate_json(to_json(data), strict=True)
+
+
+def _lone_surrogates(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            yield loc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _SURROGATE.search(key):
+                yield (*loc, key.encode("utf-8", "backslashreplace").decode())
+            else:
+                yield from _lone_surrogates(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _lone_surrogates(item, (*loc, index))
 
 
 def known_contracts() -> list[tuple[str, int]]:

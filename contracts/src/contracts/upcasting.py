@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.envelope import Envelope
-from contracts.registry import contract_model
+from contracts.registry import contract_model, validate_data
 
 Upcaster = Callable[[Any], BaseModel]
 
@@ -56,11 +56,12 @@ def upcast_data(type_: str, version: int, data: Any, *, to: int) -> BaseModel:
     Raises:
         UpcastError: ``to`` is older than ``version``, or an upcaster on the way is missing.
         UnknownContractError: a version on the way has no contract.
-        pydantic.ValidationError: ``data`` does not satisfy its contract (or a step makes an invalid model).
+        pydantic.ValidationError: ``data`` does not satisfy its contract (strictly, as
+            :func:`~contracts.registry.validate_data` checks it), or a step makes an invalid model.
     """
     if to < version:
         raise UpcastError(f"cannot downcast {type_}.v{version} to v{to}")
-    model = contract_model(type_, version).model_validate(data)
+    model = validate_data(type_, version, data)
     for step in range(version, to):
         fn = _UPCASTERS.get((type_, step))
         if fn is None:

@@ -27,6 +27,7 @@ from tributary_cdk.testing import Synth, synthesize
 VARIANT_BUS = "variant"
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-000000000000"
 LAMBDA_HANDLER = "shared.lambda_entry.handler"
+HOOK_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tributary/hooks/ops-AbCdEf"
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +37,13 @@ def manifests() -> dict[str, ServiceManifest]:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The default app: core stack and every installed service, default config, cdk-nag on."""
+    """The default app: core stack and every installed service, cdk-nag on; default config but plain HTTP
+    on purpose (no certificate) and one webhook secret for the notifier."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = new_app(outdir=str(outdir))
-    stacks: Stacks = build_app(app, config=DeployConfig())
+    stacks: Stacks = build_app(
+        app, config=DeployConfig(ingest_plain_http=True, notifier_webhook_secret_arns=(HOOK_SECRET,))
+    )
     result = synthesize(app, outdir)
     result.stacks = {"core": stacks.core, **stacks.services}
     return result

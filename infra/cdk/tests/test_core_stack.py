@@ -23,7 +23,7 @@ from tributary_cdk.constructs.core_refs import (
 from tributary_cdk.constructs.schemas import to_draft4
 from tributary_cdk.naming import core_parameter
 from tributary_cdk.stacks.core import CoreStack
-from tributary_cdk.testing import Synth
+from tributary_cdk.testing import Synth, resources
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,15 @@ def test_bus_and_its_archive(core: Template) -> None:
     )
 
 
+def test_bus_and_archive_are_encrypted_with_the_key(core: Template) -> None:
+    """Events at rest on the bus and in its archive: the project's KMS key, not an AWS-owned one."""
+    (key_id,) = resources(core, "AWS::KMS::Key")
+    (bus,) = resources(core, "AWS::Events::EventBus").values()
+    (archive,) = resources(core, "AWS::Events::Archive").values()
+    assert bus["Properties"]["KmsKeyIdentifier"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert archive["Properties"]["KmsKeyIdentifier"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
 def test_key_rotates_and_lets_only_eventbridge_and_cloudwatch_in(core: Template) -> None:
     """Yearly rotation; EventBridge (encrypted queues) and CloudWatch (alarms topic) for this account only."""
     (key,) = core.find_resources("AWS::KMS::Key").values()
@@ -56,8 +65,13 @@ def test_key_rotates_and_lets_only_eventbridge_and_cloudwatch_in(core: Template)
         if service:
             services[service] = statement
     assert set(services) == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
+    assert sorted(services["cloudwatch.amazonaws.com"]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert sorted(services["events.amazonaws.com"]["Action"]) == [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKey",
+    ]
     for statement in services.values():
-        assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
         assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 

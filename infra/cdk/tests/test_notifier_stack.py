@@ -11,6 +11,8 @@ from aws_cdk.assertions import Template
 
 from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
 
+from .conftest import HOOK_SECRET
+
 
 @pytest.fixture(scope="module")
 def notifier(synth: Synth, service_stack: Callable[[str], cdk.Stack]) -> Template:
@@ -96,3 +98,29 @@ def test_role_uses_its_table_and_topic_only(notifier: Template) -> None:
     assert dynamo_statement["Resource"][0] == {"Fn::GetAtt": [table_id, "Arn"]}
     sns = [s for s in statements if any(a.startswith("sns:") for a in actions_of(s))]
     assert sns == [{"Action": "sns:Publish", "Effect": "Allow", "Resource": {"Ref": topic_id}}]
+
+
+def test_webhook_secrets_are_readable_by_arn_only(notifier: Template) -> None:
+    """GetSecretValue on the configured webhook secrets, nothing wider."""
+    statements = role_statements(notifier, "TaskRole")
+    secrets = [s for s in statements if "secretsmanager:GetSecretValue" in actions_of(s)]
+    assert secrets == [
+        {"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": HOOK_SECRET}
+    ]
+
+
+def test_tasks_may_only_reach_https(notifier: Template) -> None:
+    """The notifier's security group allows outbound TCP 443 and nothing else (webhooks, AWS APIs)."""
+    groups = [
+        g["Properties"]
+        for g in resources(notifier, "AWS::EC2::SecurityGroup").values()
+        if "HTTPS only" in g["Properties"]["GroupDescription"]
+    ]
+    [group] = groups
+    assert group["SecurityGroupEgress"] == [
+        {"CidrIp": "0.0.0.0/0", "Description": "HTTPS", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}
+    ]
+
+
+def test_log_groups_outlive_the_stack(notifier: Template) -> None:
+    assert {g["DeletionPolicy"] for g in resources(notifier, "AWS::Logs::LogGroup").values()} == {"Retain"}

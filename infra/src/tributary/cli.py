@@ -16,6 +16,7 @@ from rich.table import Table
 
 from tributary import deploy
 from tributary.contracts_cli import contracts_app
+from tributary.credentials_cli import producers_app
 from tributary.emulator import EmulatorError
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.lake.cli import lake_app
@@ -189,6 +190,7 @@ app.command("topology")(ops.topology)
 app.command("status")(ops.status)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(producers_app, name="producers")
 app.add_typer(lake_app, name="lake")
 app.command("replay")(ops.replay_command)
 app.command("trace")(trace_command)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 import httpx
 
 from tributary.aws import stack_client
+
+API_KEY_ENV = "TRIBUTARY_API_KEY"
 
 
 @dataclass(kw_only=True)
@@ -41,10 +44,18 @@ class StackClient:
             )
         return self._clients[service]
 
+    def ingest_headers(self) -> dict[str, str]:
+        """The headers that authenticate as the description's producer (``producer.key`` in
+        ``stack.json``, else ``$TRIBUTARY_API_KEY``); none when there is no key."""
+        key = (self.description.get("producer") or {}).get("key") or os.environ.get(API_KEY_ENV)
+        return {"authorization": f"Bearer {key}"} if key else {}
+
     def publish(self, events: Sequence[dict[str, Any]], *, per_request: int = 500) -> PublishResult:
-        """POST ``events`` to ingest in requests of ``per_request``; indices are over all ``events``."""
+        """POST ``events`` to ingest in requests of ``per_request``, as the description's producer; indices
+        are over all ``events``."""
         result = PublishResult()
-        with httpx.Client(base_url=self.description["ingest_url"], timeout=60) as http:
+        url = self.description["ingest_url"]
+        with httpx.Client(base_url=url, timeout=60, headers=self.ingest_headers()) as http:
             for start in range(0, len(events), per_request):
                 response = http.post("/v1/events", json={"events": list(events[start : start + per_request])})
                 result.statuses[response.status_code] += 1

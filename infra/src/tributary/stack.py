@@ -26,9 +26,11 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 import structlog
 
+from shared.credential_stores import FileCredentialStore
 from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
 from tributary.awsproxy import AwsProxy
+from tributary.credentials import LOCAL_PRODUCER, StackKeys, issue_stack_keys, local_store_path
 from tributary.emulator import Emulator
 from tributary.emulators import default_emulator_name, make_emulator
 from tributary.paths import default_data_dir
@@ -126,6 +128,7 @@ class Stack:
         self._dynamodb = False
         self._supervisor: Supervisor | None = None
         self._exit = ExitStack()
+        self._keys: StackKeys | None = None
         self.traces = TraceCollector(self.data_dir / TRACES_FILE)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -168,6 +171,7 @@ class Stack:
                 bus_name=self.bus_name,
                 manifests=self.manifests,
             )
+            self._keys = issue_stack_keys(FileCredentialStore(self.credential_path))
             wants_tables = any(m.state_table for m in self.manifests)
             self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
             supervisor = Supervisor(
@@ -260,8 +264,13 @@ class Stack:
         if not self._watch_dlqs_s or not ingest_url or not self.topology.queues:
             return
 
+        headers = {"authorization": f"Bearer {self.keys.platform}"}
+
         def publish(events: list[dict[str, Any]]) -> None:
-            httpx.post(f"{ingest_url}/v1/events", json={"events": events}, timeout=10).raise_for_status()
+            response = httpx.post(
+                f"{ingest_url}/v1/events", json={"events": events}, headers=headers, timeout=10
+            )
+            response.raise_for_status()
 
         watcher = DlqWatcher(
             sqs=self.client("sqs"),
@@ -303,6 +312,8 @@ class Stack:
                 env["TRIBUTARY_STATE_TABLE_CREATE"] = "true"
         for topic, arn in self.topology.topics.get(manifest.name, {}).items():
             env[f"TRIBUTARY_TOPIC_{topic.upper()}_ARN"] = arn
+        if manifest.name == "ingest":
+            env["TRIBUTARY_AUTH_STORE"] = str(self.credential_path)
         if self._proxy is not None:
             env["AWS_ENDPOINT_URL"] = self._proxy.listen(manifest.name)
         env.update(self._service_env.get(manifest.name, {}))
@@ -332,6 +343,18 @@ class Stack:
     @property
     def stack_file(self) -> Path:
         return self.data_dir / STACK_FILE
+
+    @property
+    def credential_path(self) -> Path:
+        """The stack's producer credential store (``tributary producers`` manages it)."""
+        return local_store_path(self.data_dir)
+
+    @property
+    def keys(self) -> StackKeys:
+        """The keys of the stack's own principals, issued at start."""
+        if self._keys is None:
+            raise StackError("stack not started")
+        return self._keys
 
     def service_url(self, service: str) -> str:
         """The base URL of a service's first replica."""
@@ -373,6 +396,7 @@ class Stack:
             "aws_proxy": self._proxy.endpoints if self._proxy else None,
             "region": self.region,
             "ingest_url": self.ingest_url,
+            "producer": {"id": LOCAL_PRODUCER, "key": self.keys.local},
             **urls,
             "bus_name": self.topology.bus_name,
             "bus_arn": self.topology.bus_arn,
@@ -389,7 +413,9 @@ class Stack:
     def write_stack_file(self) -> Path:
         """(Re)write ``stack.json`` atomically; call after changing processes."""
         tmp = self.stack_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2) + "\n", encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the local producer's key
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.describe(), indent=2) + "\n")
         tmp.replace(self.stack_file)
         return self.stack_file
 

@@ -1,9 +1,11 @@
-"""Publishing through ingest's ``POST /v1/events``: requests of at most 500 events and 8 MiB; only the events
-ingest reports as ``retryable`` (or a whole request that failed in transit or with a 5xx) sent again, with
-the same ids, after a backoff."""
+"""Publishing through ingest's ``POST /v1/events``: requests of at most 500 events and 8 MiB, authenticated
+with the producer's API key (``Authorization: Bearer``); only the events ingest reports as ``retryable`` (or a
+whole request that failed in transit, with a 5xx or with a 429 rate limit) sent again, with the same ids,
+after a backoff."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,17 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 
 TRACE_HEADER = "x-amzn-trace-id"
 """The header ingest continues the producer's trace from."""
+
+API_KEY_ENV = "TRIBUTARY_API_KEY"
+"""Where a publisher finds its API key when none is given."""
+
+
+def auth_headers(api_key: str | None = None) -> dict[str, str]:
+    """The headers that authenticate as the producer holding ``api_key`` (default: ``$TRIBUTARY_API_KEY``);
+    none without a key (an ingest with authentication off)."""
+    key = api_key or os.environ.get(API_KEY_ENV)
+    return {"authorization": f"Bearer {key}"} if key else {}
+
 
 Outcome = tuple[list[Prepared], dict[int, PublishResult]]
 
@@ -54,7 +67,7 @@ def sort_response(prepared: Sequence[Prepared], status: int, body: Any) -> Outco
         results[p.index] = PublishResult(
             index=p.index, id=p.envelope.id, ok=False, code=code, message=message
         )
-    return (list(prepared) if status >= 500 else []), results
+    return (list(prepared) if status >= 500 or status == 429 else []), results
 
 
 def transport_failure(prepared: Sequence[Prepared], exc: httpx.HTTPError) -> Outcome:

@@ -19,7 +19,7 @@ from shared.putevents import MAX_REQUEST_BYTES, AsyncPutEventsSender, PutEventsS
 from shared.tracing import continue_or_start
 from tributary_sdk.bus import AsyncBusTransport, BusTransport
 from tributary_sdk.events import Event, Prepared, PublishResult, prepare
-from tributary_sdk.ingest import AsyncIngestTransport, IngestTransport
+from tributary_sdk.ingest import AsyncIngestTransport, IngestTransport, auth_headers
 
 DEFAULT_BUS = "tributary"
 
@@ -102,9 +102,11 @@ class Publisher(_Preparing[_Transport]):
         max_attempts: int = 5,
         wait: wait_base | None = None,
         max_event_bytes: int = MAX_REQUEST_BYTES,
+        api_key: str | None = None,
     ) -> Publisher:
-        """Publish through ingest's ``POST /v1/events`` at ``url``."""
-        client = httpx.Client(base_url=url, timeout=timeout_s)
+        """Publish through ingest's ``POST /v1/events`` at ``url`` as the producer whose API key is
+        ``api_key`` (default: ``$TRIBUTARY_API_KEY``)."""
+        client = httpx.Client(base_url=url, timeout=timeout_s, headers=auth_headers(api_key))
         return cls(
             transport=IngestTransport(client=client, max_attempts=max_attempts, wait=wait),
             source=source,
@@ -165,9 +167,11 @@ class AsyncPublisher(_Preparing[_AsyncTransport]):
         max_attempts: int = 5,
         wait: wait_base | None = None,
         max_event_bytes: int = MAX_REQUEST_BYTES,
+        api_key: str | None = None,
     ) -> AsyncPublisher:
-        """Publish through ingest's ``POST /v1/events`` at ``url``."""
-        client = httpx.AsyncClient(base_url=url, timeout=timeout_s)
+        """Publish through ingest's ``POST /v1/events`` at ``url`` as the producer whose API key is
+        ``api_key`` (default: ``$TRIBUTARY_API_KEY``)."""
+        client = httpx.AsyncClient(base_url=url, timeout=timeout_s, headers=auth_headers(api_key))
         return cls(
             transport=AsyncIngestTransport(client=client, max_attempts=max_attempts, wait=wait),
             source=source,

@@ -15,7 +15,7 @@ from archiver.domain import decode, encode, object_key, partition_of
 from archiver.handler import ArchiveWriter
 from archiver.testing import InMemoryArchiveStore
 from contracts import Envelope
-from shared.errors import RetryableError, StoreUnavailable
+from shared.errors import ContractError, RetryableError, StoreUnavailable
 from shared.idempotency import IdempotencyLedger
 from shared.testing import InMemoryLedger
 from shared.testkit.envelopes import FakeClock, envelope
@@ -226,3 +226,20 @@ def test_pruning_reports_how_many_ids_it_dropped(store: InMemoryArchiveStore, cl
         writer(_events("c"))
     assert [e["ids"] for e in logs if e["event"] == "ledger_pruned"] == [2]
     assert set(ledger.rows) == {"c"}
+
+
+def test_an_event_whose_data_breaks_its_contract_alone_is_refused(
+    store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeClock
+) -> None:
+    """Lax data that skipped ingest (a raw PutEvents) is a ContractError naming the field, never archived;
+    its batch-mates are archived; the reason holds no value from the event."""
+    good = envelope(id="good", time="2025-06-01T00:10:00Z")
+    stringly = envelope(id="stringly", time="2025-06-01T00:10:00Z")
+    stringly = stringly.model_copy(update={"data": stringly.data | {"value": "21.5"}})
+    unknown = good.model_copy(update={"id": "unknown", "type": "archive.note"})
+    failures = _writer(store, ledger, clock)([good, stringly, unknown])
+    assert set(failures) == {"stringly", "unknown"}
+    assert all(isinstance(f, ContractError) for f in failures.values())
+    assert "data.value" in str(failures["stringly"]) and "21.5" not in str(failures["stringly"])
+    assert "archive.note" in str(failures["unknown"])
+    assert [ids for ids in _archived(store).values()] == [["good"]]

@@ -124,3 +124,12 @@ def test_a_store_outage_is_503_with_retry_after(client: TestClient, store: InMem
     response = client.get("/graph/nodes/device:dev-1")
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
     assert client.get("/graph/stats").status_code == 503
+
+
+@pytest.mark.parametrize("node_id", ["device:dev%001", "device:dev 1", "device:dév", "team:%ED%A0%80"])
+def test_an_id_no_stored_node_can_have_is_a_422(client: TestClient, node_id: str) -> None:
+    """NUL, spaces, non-ASCII and undecodable bytes never reach the store (FalkorDB refuses a NUL)."""
+    for path in (f"/graph/nodes/{node_id}", f"/graph/nodes/{node_id}/neighbors"):
+        response = client.get(path)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["path", "node_id"]

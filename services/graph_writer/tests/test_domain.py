@@ -155,7 +155,7 @@ def test_every_handled_contract_has_a_sample() -> None:
         ("2025-06-01T09:30:00+09:00", 1748737800000, "2025-06-01T00:30:00.000Z"),
         ("2025-06-01T00:30:00Z", 1748737800000, "2025-06-01T00:30:00.000Z"),
         ("2025-06-01T00:30:00.123456Z", 1748737800123, "2025-06-01T00:30:00.123Z"),
-        ("1969-12-31T23:59:59.999Z", -1, "1969-12-31T23:59:59.999Z"),
+        ("1970-01-01T09:00:00.001+09:00", 1, "1970-01-01T00:00:00.001Z"),
     ],
 )
 def test_versions_and_times_are_the_event_time_in_utc(time: str, ms: int, iso: str) -> None:
@@ -188,7 +188,7 @@ def test_events_it_cannot_map_are_permanent_failures(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("player_name", "Nul\x00Player", r"data\.movements\.0\.player_name contains a NUL"),
+        ("player_name", "Nul\x00Player", r"(?s)movements\.0\.player_name.*control characters"),
         ("player_name", "bad \ud800 surrogate", r"(?s)data is invalid.*movements\.0\.player_name"),
     ],
 )

@@ -157,12 +157,23 @@ def test_every_error_of_an_event_is_reported() -> None:
     assert sorted(_locs(_validate([event]))[0]) == ["source", "type", "version"]
 
 
-@pytest.mark.parametrize("time", ["9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+09:00"])
-def test_a_time_with_no_utc_equivalent_is_rejected(time: str) -> None:
-    """A time that falls outside year 1-9999 once converted to UTC is rejected at ``time``.
+@pytest.mark.parametrize(
+    "time",
+    [
+        "9999-12-31T23:30:00-05:00",
+        "0001-01-01T00:30:00+09:00",
+        "0001-01-01T00:30:00+01:00",
+        "1969-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "2025-06-01 09:30:00Z",
+        "1748737800",
+    ],
+)
+def test_a_time_outside_the_stores_range_is_rejected(time: str) -> None:
+    """A time that is not RFC 3339, or falls outside 1970-2099 once converted to UTC, is rejected at ``time``.
 
-    The bus (PutEvents ``Time``) and the archiver's partitions need the UTC time; without this check such an
-    event made the EventBridge adapter raise and ingest answer 500.
+    The bus (PutEvents ``Time``), the archiver's partitions and every store need a UTC time they can hold;
+    without this check such an event made the EventBridge adapter raise and ingest answer 500.
     """
     assert _locs(_validate([_sensor(time=time)])) == [["time"]]
 
@@ -198,13 +209,25 @@ def test_size_counts_utf8_bytes_not_characters() -> None:
     assert _validate([kanji_name], Limits(max_event_bytes=limit)).rejected
 
 
-def test_a_duplicate_id_in_one_request_is_rejected() -> None:
-    """The second event with an id already used in the request is rejected at ``id``; the first stays."""
-    validated = _validate([_sensor(id="dup"), _sensor(id="other"), _sensor(id="dup")])
+def test_an_id_reused_with_other_content_in_one_request_is_an_id_conflict() -> None:
+    """The second event with an id already used for a different event is rejected at ``id``; the first
+    stays."""
+    other = _sensor(id="dup")
+    other["data"]["value"] = 99.5
+    validated = _validate([_sensor(id="dup"), _sensor(id="other"), other])
     assert [i for i, _ in validated.accepted] == [0, 1]
     [rejection] = validated.rejected
-    assert rejection.index == 2
-    assert [(e.loc, e.msg) for e in rejection.errors] == [("id", "duplicates the id of event 0")]
+    assert (rejection.index, rejection.id) == (2, "dup")
+    assert [(e.loc, e.msg) for e in rejection.errors] == [
+        ("id", "id_conflict: event 0 has this id with different content")
+    ]
+
+
+def test_the_same_event_twice_in_one_request_is_a_repeat() -> None:
+    """An identical resend within the request is published once and shares the first one's outcome."""
+    validated = _validate([_sensor(id="dup"), _sensor(id="other"), _sensor(id="dup")])
+    assert [i for i, _ in validated.accepted] == [0, 1]
+    assert validated.rejected == [] and validated.repeats == {2: 0}
 
 
 def test_indices_follow_the_request_order() -> None:

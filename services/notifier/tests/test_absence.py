@@ -22,7 +22,7 @@ START = datetime(2025, 6, 1, 0, 0, tzinfo=UTC).timestamp()
 RULES = """\
 defaults: {channels: [a]}
 webhooks:
-  a: {url: "http://127.0.0.1:9/a", secret: s}
+  a: {url: "http://127.0.0.1:9/a", secret: s, allow_private: true}
 rules:
   - name: quiet
     kind: absence

@@ -20,7 +20,7 @@ from shared.service import Service, StartupError
 WEBHOOK_RULES = """\
 defaults: {channels: [ops, log]}
 webhooks:
-  ops: {url: "http://127.0.0.1:9/ops", secret_env: OPS_SECRET}
+  ops: {url: "http://127.0.0.1:9/ops", secret_env: OPS_SECRET, allow_private: true}
 rules:
   - {name: cats, match: {type: cat.sighting}, message: "{data.cat_id}"}
 """

@@ -171,8 +171,26 @@ def test_sightings_keep_the_latest_time_per_subject(rules: RuleSet) -> None:
         _reading(device_id="dev-s3", site_id="S3"),
         _cat("injured"),
     ]
-    assert sightings(events, rules.rules) == {
+    not_after = datetime(2025, 6, 1, 12, 0, tzinfo=UTC).timestamp()
+    assert sightings(events, rules.rules, not_after=not_after) == {
         ("silent", "dev-0042"): datetime(2025, 6, 1, 10, 5, tzinfo=UTC).timestamp()
+    }
+
+
+def test_an_event_timed_after_the_tolerance_is_no_sighting(rules: RuleSet) -> None:
+    """An event from the far future does not raise last-seen (it would pin it there for good)."""
+    data = load_sample("sensor.reading", 2)["data"]
+    events = [
+        envelope("sensor.reading", 2, time="2025-06-01T10:00:00Z", data=data),
+        envelope("sensor.reading", 2, time="2099-12-31T23:59:59Z", data=data),
+        envelope("sensor.reading", 2, time="2025-06-01T12:15:01Z", data=data),
+    ]
+    not_after = datetime(2025, 6, 1, 12, 15, tzinfo=UTC).timestamp()
+    assert sightings(events, rules.rules, not_after=not_after) == {
+        ("silent", "dev-0042"): datetime(2025, 6, 1, 10, 0, tzinfo=UTC).timestamp()
+    }
+    assert sightings(events[:1] + events[2:], rules.rules, not_after=not_after + 1) == {
+        ("silent", "dev-0042"): not_after + 1
     }
 
 

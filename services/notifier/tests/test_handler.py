@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,13 +18,14 @@ from notifier.testing import InMemoryChannel, InMemoryStateStore
 from shared.errors import PermanentError, RetryableError
 from shared.testkit.envelopes import FakeClock, envelope
 from shared.testkit.samples import load_sample
+from shared.testkit.waiting import wait_for
 
 LEASE_S = 60.0
 RULES = """\
 defaults: {channels: [a, b], cooldown: 5m}
 webhooks:
-  a: {url: "http://127.0.0.1:9/a", secret: s}
-  b: {url: "http://127.0.0.1:9/b", secret: s}
+  a: {url: "http://127.0.0.1:9/a", secret: s, allow_private: true}
+  b: {url: "http://127.0.0.1:9/b", secret: s, allow_private: true}
 rules:
   - name: hot
     match: {type: sensor.reading}
@@ -339,3 +341,80 @@ def test_a_rate_count_the_store_cannot_take_is_retried(
     store.down = False
     assert notifier([third]) == {}
     assert len(channels["b"].sent) == 1
+
+
+def test_an_alert_that_reached_no_channel_does_not_hold_the_cooldown(
+    notifier: Notifier, channels: dict[str, InMemoryChannel], store: InMemoryStateStore, clock: FakeClock
+) -> None:
+    """Every channel failed: the cooldown is released, so the subject's next alert is sent, not suppressed;
+    the failed one, retried after it, is then the suppressed one (one notification per cooldown)."""
+    failed, next_ = _hot(), _hot()
+    channels["a"].fail_with.append(RetryableError("a down"))
+    channels["b"].fail_with.append(RetryableError("b down"))
+    assert set(notifier([failed])) == {failed.id}
+    clock.advance(10)
+    assert notifier([next_]) == {}
+    assert _sent(channels["a"]) == _sent(channels["b"]) == [("hot", next_.id)]
+    assert notifier([failed]) == {}
+    assert store.notifications[("hot", failed.id)].record.status == "suppressed"
+    assert store.notifications[("hot", next_.id)].record.status == "sent"
+
+
+def test_an_alert_that_reached_a_channel_keeps_the_cooldown(
+    notifier: Notifier, channels: dict[str, InMemoryChannel], store: InMemoryStateStore, clock: FakeClock
+) -> None:
+    """One channel has it: the subject was notified, so its next alert within the cooldown is suppressed."""
+    partly, next_ = _hot(), _hot()
+    channels["b"].fail_with.append(RetryableError("b down"))
+    assert set(notifier([partly])) == {partly.id}
+    clock.advance(10)
+    assert notifier([next_]) == {}
+    assert store.notifications[("hot", next_.id)].record.status == "suppressed"
+
+
+class _SlowChannel(InMemoryChannel):
+    """Calls ``during_send`` inside each send: a channel that takes its time."""
+
+    def __init__(self, name: str, during_send: Any) -> None:
+        super().__init__(name)
+        self._during_send = during_send
+
+    def send(self, notification: Any) -> None:
+        self._during_send()
+        super().send(notification)
+
+
+def test_a_slow_send_keeps_its_claim_from_other_replicas(
+    rules: RuleSet, store: InMemoryStateStore, clock: FakeClock
+) -> None:
+    """While a channel takes longer than the lease, the heartbeat extends it: another replica reaching the
+    same alert finds it busy and sends nothing."""
+    event = _hot()
+    [alert] = evaluate(event, rules.rules)
+    rival: list[str] = []
+
+    def outlast_the_lease() -> None:
+        clock.advance(2 * LEASE_S)
+        held = store.notifications[("hot", event.id)]
+        wait_for(lambda: held.lease_until > clock(), timeout_s=30, interval_s=0.01, what="lease extended")
+        rival.append(store.claim(alert, now=clock(), lease_s=LEASE_S).outcome)
+
+    channels = {"a": _SlowChannel("a", outlast_the_lease), "b": InMemoryChannel("b")}
+    notifier = Notifier(
+        rules=rules, store=store, channels=channels, lease_s=LEASE_S, heartbeat_s=0.01, clock=clock
+    )
+    assert notifier([event]) == {}
+    assert rival == ["busy"]
+    assert len(channels["a"].sent) == len(channels["b"].sent) == 1
+    assert store.notifications[("hot", event.id)].record.status == "sent"
+
+
+def test_an_event_from_the_far_future_does_not_pin_last_seen(
+    notifier: Notifier, store: InMemoryStateStore, clock: FakeClock
+) -> None:
+    """A year-2099 reading is no sighting; one within the tolerance of now is."""
+    notifier([_hot(value=10, time="2099-12-31T23:59:59Z")])
+    assert store.last_seen == {}
+    soon = clock() + 600
+    notifier([_hot(value=10, time=datetime.fromtimestamp(soon, UTC).isoformat())])
+    assert store.last_seen[("quiet", "dev-1")][0] == soon

@@ -36,7 +36,8 @@ def function_env(
     queue = sqs.create_queue(QueueName="tributary-notifier")["QueueUrl"]
     rules = tmp_path / "rules.yaml"
     rules.write_text(
-        f"defaults: {{channels: [hook]}}\nwebhooks:\n  hook: {{url: '{receiver.url('/hook')}', secret: s}}\n"
+        f"defaults: {{channels: [hook]}}\nwebhooks:\n"
+        f"  hook: {{url: '{receiver.url('/hook')}', secret: s, allow_private: true}}\n"
         "rules:\n"
         "  - {name: cats, match: {type: cat.sighting}, when: [{path: data.status, eq: injured}],"
         " message: '{data.cat_id}', cooldown: 0s}\n"

@@ -201,3 +201,44 @@ def test_occurrences_expire_after_the_retention_past_their_window(state: Notific
     pruned = state.prune(now=NOW + 3600 + retention + 1)
     count = state.count_occurrence("busy", "13101", window=hour, event_id="e-3")
     assert (pruned >= 1, count) in {(True, 1), (False, 3)}
+
+
+def test_a_lease_is_extended_while_its_claim_holds_it(state: NotificationStateStore) -> None:
+    """Extending moves the lease on, so a rival claim after the first lease is still ``busy``."""
+    claim = state.claim(_alert(), now=NOW, lease_s=LEASE)
+    assert state.extend_lease("hot", "e-1", attempt=claim.record.attempts, now=NOW + 50, lease_s=LEASE)
+    assert state.claim(_alert(), now=NOW + LEASE + 1, lease_s=LEASE).outcome == "busy"
+    assert state.claim(_alert(), now=NOW + 50 + LEASE, lease_s=LEASE).outcome == "resumed"
+
+
+def test_a_lease_is_not_extended_once_its_claim_is_lost(state: NotificationStateStore) -> None:
+    """After another worker resumed the notification, or it was settled, the old claim cannot extend it."""
+    first = state.claim(_alert(), now=NOW, lease_s=LEASE)
+    second = state.claim(_alert(), now=NOW + LEASE, lease_s=LEASE)
+    assert second.outcome == "resumed"
+    assert not state.extend_lease("hot", "e-1", attempt=first.record.attempts, now=NOW + LEASE, lease_s=LEASE)
+    assert state.extend_lease("hot", "e-1", attempt=second.record.attempts, now=NOW + LEASE, lease_s=LEASE)
+    for status in ("failed", "sent"):
+        state.settle("hot", "e-1", status=status, now=NOW + LEASE + 1)  # type: ignore[arg-type]
+        assert not state.extend_lease(
+            "hot", "e-1", attempt=second.record.attempts, now=NOW + LEASE + 1, lease_s=LEASE
+        )
+    assert not state.extend_lease("hot", "no-such", attempt=1, now=NOW, lease_s=LEASE)
+
+
+def test_extending_never_shortens_a_lease(state: NotificationStateStore) -> None:
+    """An extension asking for less than the lease already runs keeps the longer one (and still holds)."""
+    claim = state.claim(_alert(), now=NOW, lease_s=10 * LEASE)
+    assert state.extend_lease("hot", "e-1", attempt=claim.record.attempts, now=NOW, lease_s=LEASE)
+    assert state.claim(_alert(), now=NOW + 2 * LEASE, lease_s=LEASE).outcome == "busy"
+
+
+def test_a_released_cooldown_admits_the_next_holder(state: NotificationStateStore) -> None:
+    """Releasing ends only the releasing holder's cooldown; another holder's stays."""
+    assert state.hold_cooldown("hot", "dev-1", holder="e-1", now=NOW, cooldown_s=300)
+    state.release_cooldown("hot", "dev-1", holder="e-2")  # not the holder: nothing happens
+    assert not state.hold_cooldown("hot", "dev-1", holder="e-2", now=NOW + 1, cooldown_s=300)
+    state.release_cooldown("hot", "dev-1", holder="e-1")
+    state.release_cooldown("hot", "dev-1", holder="e-1")  # idempotent
+    assert state.hold_cooldown("hot", "dev-1", holder="e-2", now=NOW + 2, cooldown_s=300)
+    assert not state.hold_cooldown("hot", "dev-1", holder="e-1", now=NOW + 3, cooldown_s=300)

@@ -123,7 +123,7 @@ def test_webhooks_take_their_secret_from_the_environment() -> None:
     head = HEAD.replace(
         "rules:",
         "webhooks:\n  ops:\n    url: https://hooks.example.com/a?token=x\n    secret_env: OPS_SECRET\n"
-        "  team:\n    url: http://127.0.0.1:9/b\n    secret: inline\nrules:",
+        "  team:\n    url: http://127.0.0.1:9/b\n    secret: inline\n    allow_private: true\nrules:",
     )
     text = head + "  - {name: r, match: {type: cat.sighting}, message: m, channels: [ops, team]}\n"
     rules = parse_rules(
@@ -445,8 +445,19 @@ def test_every_problem_is_reported_at_once() -> None:
         ),
         (
             "webhooks:\n  hook: {url: http://x}\nrules: []\n",
-            "rules.yaml line 2: webhooks.hook: a webhook needs exactly one of `secret_env:` (an environment"
-            " variable) or `secret:`",
+            "rules.yaml line 2: webhooks.hook: a webhook needs exactly one of `secret_arn:` (Secrets"
+            " Manager), `secret_env:` (an environment variable), `secret_file:` or `secret:`",
+        ),
+        (
+            "webhooks:\n  hook: {url: 'http://169.254.169.254/x', secret: s, allow_private: true}\n"
+            "rules: []\n",
+            "rules.yaml line 2: webhooks.hook: the url's host 169.254.169.254 is a link-local or cloud"
+            " metadata address",
+        ),
+        (
+            "webhooks:\n  hook: {url: 'http://10.0.0.1/x', secret: s}\nrules: []\n",
+            "rules.yaml line 2: webhooks.hook: the url's host 10.0.0.1 is a loopback or private address (set"
+            " allow_private: true on the webhook to allow it)",
         ),
         (
             "rules:\n  - {name: a, match: {type: cat.sighting}, message: m}\n",
@@ -465,6 +476,8 @@ def test_every_problem_is_reported_at_once() -> None:
         "webhook-secret-env",
         "webhook-builtin-name",
         "webhook-no-secret",
+        "webhook-metadata-address",
+        "webhook-private-address",
         "no-channels",
     ],
 )

@@ -164,3 +164,19 @@ def test_without_a_reader_queries_are_501() -> None:
     assert response.status_code == 501
     assert response.json()["detail"] == "this deployment writes to timestream: query it there"
     assert client.get("/series", params={"metric": "temperature", "bucket": "2m"}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"from": "0001-01-01T00:00:00+01:00"}, "from"),
+        ({"to": "9999-12-31T23:00:00-05:00"}, "to"),
+        ({"to": "0001-01-01T00:30:00Z"}, "to"),  # no default day before it
+    ],
+)
+def test_a_time_with_no_utc_equivalent_is_a_422(
+    client: TestClient, params: dict[str, str], param: str
+) -> None:
+    """Times that overflow converting to UTC (or defaulting from) name their parameter instead of a 500."""
+    response = client.get("/series", params={"metric": "temperature", **params})
+    assert [loc for loc, _ in _errors(response)] == [["query", param]]

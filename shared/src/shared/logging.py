@@ -12,10 +12,17 @@ from typing import Any
 
 import structlog
 
+QUIET_LIBRARIES = ("httpx", "httpcore", "urllib3", "botocore", "boto3", "uvicorn.access")
+"""Libraries whose own INFO and DEBUG lines never reach our logs."""
+
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send JSON log lines to stdout with ``service`` on each; idempotent."""
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    for chatty in QUIET_LIBRARIES:  # their INFO lines carry whole URLs, query (tokens) included
+        logging.getLogger(chatty).setLevel(
+            max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()])
+        )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

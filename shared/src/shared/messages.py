@@ -14,6 +14,7 @@ from contracts import Envelope
 from shared.boundedjson import loads
 from shared.errors import ContractError
 from shared.failure import Failure, read_failure
+from shared.summaries import validation_summary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,9 +69,4 @@ def parse_envelope(body: str) -> Envelope:
     try:
         return Envelope.model_validate(doc)
     except ValidationError as exc:
-        raise ContractError(f"message holds no valid envelope: {_summarise(exc)}") from exc
-
-
-def _summarise(exc: ValidationError) -> str:
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5]]
-    return "; ".join(parts)
+        raise ContractError(f"message holds no valid envelope: {validation_summary(exc)}") from exc

@@ -21,6 +21,7 @@ from typing import NoReturn
 import structlog
 import uvicorn
 
+from shared.httpserver import server_options
 from shared.logging import configure_logging
 from shared.manifest import load_manifest
 from shared.runner import run_worker
@@ -74,6 +75,7 @@ def run(service: Service) -> None:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            **server_options(settings.server_limits()),
         )
         return
     if not isinstance(settings, WorkerSettings):

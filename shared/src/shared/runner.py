@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 from shared.batch_tracing import BatchTracer
 from shared.health import HealthServer
+from shared.httpserver import ServerLimits, server_options
 from shared.logging import configure_logging
 from shared.manifest import Subscription
 from shared.metrics import PROMETHEUS_CONTENT_TYPE, BatchMetrics, Registry
@@ -111,7 +112,12 @@ def run_worker(
     server: HealthServer | ApiServer | None = None
     if settings.http_port and api is not None:
         server = ApiServer(
-            api, host=settings.http_host, port=settings.http_port, check=check, metrics=registry.exposition
+            api,
+            host=settings.http_host,
+            port=settings.http_port,
+            check=check,
+            metrics=registry.exposition,
+            limits=settings.server_limits(),
         )
     elif settings.http_port:
         server = HealthServer(
@@ -137,6 +143,7 @@ class ApiServer:
         port: int,
         check: Callable[[], dict[str, Any]],
         metrics: Callable[[], bytes] | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         def healthz() -> JSONResponse:
             report = check()
@@ -145,7 +152,14 @@ class ApiServer:
         app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
         if metrics is not None:
             add_metrics_route(app, metrics)
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            **server_options(limits or ServerLimits()),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
 

@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.breaker import CircuitBreaker
+from shared.httpserver import ServerLimits
 from shared.outcomes import RetryPolicy
 from shared.tracing import Tracer, udp_emitter
 from shared.worker import BatchLimits, PollSettings
@@ -30,6 +31,19 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1:2000",
         validation_alias=AliasChoices("AWS_XRAY_DAEMON_ADDRESS", "TRIBUTARY_XRAY_DAEMON_ADDRESS"),
     )
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300, description="to send a request's headers")
+    keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
+    max_connections: int = Field(default=1000, ge=1, description="beyond it, new requests get a 503")
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+
+    def server_limits(self) -> ServerLimits:
+        """The bounds of this service's HTTP server (:mod:`shared.httpserver`)."""
+        return ServerLimits(
+            header_timeout_s=self.header_timeout_s,
+            keep_alive_s=self.keep_alive_s,
+            max_connections=self.max_connections,
+            max_header_bytes=self.max_header_bytes,
+        )
 
     def tracer(self) -> Tracer:
         """This service's tracer: UDP to the X-Ray daemon, or off (``TRIBUTARY_TRACE_ENABLED=false``)."""

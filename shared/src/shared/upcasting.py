@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from contracts import Envelope, UnknownContractError, UpcastError, upcast_envelope
 from shared.errors import ContractError
 from shared.manifest import Subscription
+from shared.summaries import validation_summary
 
 Upcast = Callable[[Envelope], Envelope]
 """Turns a parsed envelope into the version its handler expects; raises ContractError if it cannot."""
@@ -43,9 +44,7 @@ def upcaster_for(consumes: Sequence[Subscription]) -> Upcast:
         try:
             return upcast_envelope(envelope, to=target)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"data.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-            )
+            problems = validation_summary(exc, prefix="data")
             raise ContractError(f"{envelope.detail_type} cannot be upcast to v{target}: {problems}") from exc
         except (UpcastError, UnknownContractError) as exc:
             raise ContractError(f"{envelope.detail_type} cannot be upcast to v{target}: {exc}") from exc

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.fields import GeoPoint, Identifier
+from contracts.fields import GeoPoint, Identifier, Text
 from contracts.registry import contract
 
 CatStatus = Literal["healthy", "injured", "sick", "pregnant", "kitten", "deceased"]
@@ -29,7 +29,7 @@ class CatSightingV1(BaseModel):
     sighting_id: Identifier
     cat_id: Identifier
     municipality_code: str = Field(pattern=r"^[0-9]{6}$", examples=["131041"])
-    municipality_name: str | None = Field(default=None, min_length=1, max_length=64)
+    municipality_name: Text | None = Field(default=None, min_length=1, max_length=64)
     status: CatStatus
     ear_tipped: bool = False
     location: GeoPoint | None = None

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.fields import GeoPoint, Identifier
+from contracts.fields import GeoPoint, Identifier, Text
 from contracts.registry import contract
 
 DeviceType = Literal[
@@ -34,6 +34,6 @@ class DeviceRegisteredV1(BaseModel):
     device_id: Identifier
     site_id: Identifier
     device_type: DeviceType
-    model: str | None = Field(default=None, min_length=1, max_length=128)
+    model: Text | None = Field(default=None, min_length=1, max_length=128)
     firmware: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_\-]{0,63}$")
     location: GeoPoint | None = None

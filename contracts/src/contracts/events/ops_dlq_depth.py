@@ -8,8 +8,9 @@ The notifier consumes it like any other event, so operators are alerted through 
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fields import EventTime, Text
 from contracts.registry import contract
 
 SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -30,5 +31,5 @@ class OpsDlqDepthV1(BaseModel):
     queue: str = Field(pattern=QUEUE_NAME_PATTERN, examples=["tributary-archiver-dlq"])
     depth: int = Field(ge=0)
     oldest_age_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    observed_at: AwareDatetime
-    alarm: str | None = Field(default=None, min_length=1, max_length=255)
+    observed_at: EventTime
+    alarm: Text | None = Field(default=None, min_length=1, max_length=255)

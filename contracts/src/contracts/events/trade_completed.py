@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from contracts.fields import Identifier
+from contracts.fields import Identifier, Text
 from contracts.registry import contract
 
 _TEAM_PATTERN = r"^[A-Z]{3}$"
@@ -21,7 +21,7 @@ class PlayerMovement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     player_id: Identifier
-    player_name: str = Field(min_length=1, max_length=128)
+    player_name: Text = Field(min_length=1, max_length=128)
     from_team: str = Field(pattern=_TEAM_PATTERN)
     to_team: str = Field(pattern=_TEAM_PATTERN)
 

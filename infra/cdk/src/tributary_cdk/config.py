@@ -83,6 +83,11 @@ class AlarmThresholds:
 class DeployConfig:
     """One deployment of Tributary (one bus): every choice the stacks make that is not in a manifest.
 
+    ``ingest_certificate_arn``: the ACM certificate of ingest's public HTTPS listener. Without one, synth
+    refuses, unless ``ingest_plain_http`` says plain HTTP on purpose (a private test deployment).
+    ``notifier_webhook_secret_arns``: the Secrets Manager secrets the notifier's rules name as webhook
+    ``secret_arn``; its tasks may read those and no others.
+
     ``region`` applies when the CDK CLI resolved none (``CDK_DEFAULT_REGION``): the stacks always know their
     region (the load balancer's access-log delivery depends on it), while the account may stay open.
     """
@@ -99,6 +104,8 @@ class DeployConfig:
     alarm_email: str | None = None
     schema_registry: bool = False
     ingest_certificate_arn: str | None = None
+    ingest_plain_http: bool = False
+    notifier_webhook_secret_arns: tuple[str, ...] = ()
     neptune_min_capacity: float = 1.0
     neptune_max_capacity: float = 8.0
     neptune_instances: int = 2
@@ -123,6 +130,8 @@ class DeployConfig:
             raw["compute"] = {svc: _compute(svc, spec) for svc, spec in raw["compute"].items()}
         if "image" in raw:
             raw["image"] = ImageSource(**raw["image"])
+        if "notifier_webhook_secret_arns" in raw:
+            raw["notifier_webhook_secret_arns"] = tuple(raw["notifier_webhook_secret_arns"])
         if "alarms" in raw:
             raw["alarms"] = AlarmThresholds(**raw["alarms"])
         return cls(**raw)

@@ -22,9 +22,11 @@ import base64
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from archiver.domain import Partition, object_key
+from contracts.fields import EARLIEST_EVENT_TIME, LATEST_EVENT_TIME
 from contracts.tables import DECIMAL, ENVELOPE_COLUMNS, ORDINAL, PARTITION_COLUMNS, Column, LogicalType, Table
 
 CATALOG = "awsdatacatalog"
@@ -48,12 +50,12 @@ VIEW_TYPES: dict[LogicalType, str] = {
 """The Presto/Trino type of each view column."""
 HIVE_VIEW_TYPES: dict[LogicalType, str] = {**VIEW_TYPES, "string": "string"}
 """The same in Hive spelling, for the Glue catalogue's columns of a view."""
-DT_RANGE = "1970-01-01,NOW+1DAYS"
-"""Partition projection's ``dt`` range. The envelope accepts any aware time today (no contract constant
-bounds it yet), so the range starts at the Unix epoch and ends a day ahead of Athena's clock (producers'
-clocks run ahead); ``tributary lake check`` and the conformance test report archived partitions outside it.
-The cost: a query that does not filter on ``dt`` makes Athena consider every projected day, so filter on
-``dt`` when you can."""
+DT_RANGE = f"{EARLIEST_EVENT_TIME:%Y-%m-%d},{LATEST_EVENT_TIME - timedelta(days=1):%Y-%m-%d}"
+"""Partition projection's ``dt`` range: every day an event time may fall on (``1970-01-01,2099-12-31``,
+:data:`contracts.fields.EventTime`, which the envelope enforces), so every archived object is queryable,
+future-dated ones included; ``tributary lake check`` and the conformance test report archived partitions
+outside it. The cost: a query that does not filter on ``dt`` makes Athena consider every projected day,
+so filter on ``dt`` when you can."""
 SERDE = "org.openx.data.jsonserde.JsonSerDe"
 SERDE_PARAMETERS = {"case.insensitive": "false", "dots.in.keys": "false", "ignore.malformed.json": "true"}
 

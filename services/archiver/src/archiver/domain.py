@@ -6,6 +6,10 @@ Layout (Hive-style, so Glue/Athena partition projection reads it)::
 
 partitioned by the event's own ``time`` in UTC. Every path segment is percent-encoded beyond
 ``[A-Za-z0-9._-]``, so no producer-chosen value can add a segment or climb out of the prefix.
+
+Each line is an envelope whose ``data`` satisfies its contract strictly (:func:`data_problem`), so every
+archived line validates against its version's published JSON Schema, which Athena and Glue readers rely on,
+even for an event that reached the bus without ingest or the SDK.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from datetime import UTC
 from typing import NamedTuple
 from urllib.parse import quote
 
-from contracts import Envelope
+from pydantic import ValidationError
+
+from contracts import Envelope, UnknownContractError, validate_data
 
 PREFIX = "events"
 
@@ -27,6 +33,24 @@ class Partition(NamedTuple):
     version: int
     dt: str
     hour: str
+
+
+def data_problem(event: Envelope) -> str | None:
+    """Why ``event``'s data may not be archived (no contract, or it breaks it), naming each field; or None.
+
+    Messages name fields and rules, never values: they end up in DLQ attributes.
+    """
+    try:
+        validate_data(event.type, event.version, event.data)
+    except UnknownContractError as exc:
+        return str(exc)
+    except ValidationError as exc:
+        fields = "; ".join(
+            f"data.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else f"data: {e['msg']}"
+            for e in exc.errors()[:10]
+        )
+        return f"{event.detail_type} data breaks its contract: {fields}"
+    return None
 
 
 def partition_of(event: Envelope) -> Partition:

@@ -1,9 +1,10 @@
 """The archiver's batch handler: one object per partition per flush, each event archived once.
 
-Per partition: claim the events' ids in the idempotency ledger for the object's key, write the object with
-the ids that are fresh, then complete the claim. Ids already archived are skipped; ids another replica is
-writing right now are retried later. If the process dies between the write and the completion, the next
-claim finds the object in S3 and counts those ids as archived.
+Events whose data breaks their contract are refused one by one (a ContractError each: the DLQ, with the
+fields named). Per partition: claim the events' ids in the idempotency ledger for the object's key, write
+the object with the ids that are fresh, then complete the claim. Ids already archived are skipped; ids
+another replica is writing right now are retried later. If the process dies between the write and the
+completion, the next claim finds the object in S3 and counts those ids as archived.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from archiver.domain import encode, object_key, partition_events
+from archiver.domain import data_problem, encode, object_key, partition_events
 from archiver.ports import ArchiveStore
 from contracts import Envelope, new_event_id
-from shared.errors import RetryableError
+from shared.errors import ContractError, RetryableError
 from shared.idempotency import IdempotencyLedger
 
 log = structlog.get_logger()
@@ -46,8 +47,15 @@ class ArchiveWriter:
     def __call__(self, events: Sequence[Envelope]) -> Mapping[str, Exception]:
         self._prune_now_and_then()
         failures: dict[str, Exception] = {}
+        valid = []
+        for event in events:
+            problem = data_problem(event)
+            if problem is None:
+                valid.append(event)
+            else:  # only a line readers can parse is archived; this event alone is dead-lettered
+                failures[event.id] = ContractError(problem)
         flush_id = self._new_flush_id()
-        for partition, group in partition_events(events).items():
+        for partition, group in partition_events(valid).items():
             key = object_key(partition, flush_id)
             claim = self._ledger.claim(
                 [e.id for e in group], location=key, lease_s=self._lease_s, landed=self._store.exists

@@ -5,13 +5,15 @@
   first then by id, over one relationship type or all; 404 if the start node is absent.
 - ``GET /graph/stats``: nodes per label and relationships per type.
 
-A malformed id (no known ``<prefix>:``), an unknown ``rel`` or a depth or limit out of range is a 422 in
-FastAPI's usual shape, naming the parameter. Every id and value reaches the store as a query parameter.
-A store that is down answers 503 with ``Retry-After``.
+A malformed id (no known ``<prefix>:``, or characters no stored id has, such as NUL), an unknown ``rel``
+or a depth or limit out of range is a 422 in FastAPI's usual shape, naming the parameter. Every id and
+value reaches the store as a query parameter. A store that is down answers 503 with ``Retry-After``; one
+that refuses a query as malformed, 400.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,7 +23,7 @@ from fastapi.responses import JSONResponse
 from graph_writer.adapters.cypher_store import MAX_NEIGHBORS
 from graph_writer.model import MAX_DEPTH, RELATIONSHIPS, InvalidNodeId, label_of
 from graph_writer.ports import GraphStore
-from shared.errors import RetryableError
+from shared.errors import PermanentError, RetryableError
 
 Rel = StrEnum("Rel", {name: name for name in RELATIONSHIPS})  # type: ignore[misc]
 
@@ -30,14 +32,23 @@ NodeIdPath = Annotated[
 ]
 
 
+_STORED_ID = re.compile(r"[a-z_]+:[A-Za-z0-9._:~%\-]+")
+"""What every stored id looks like: a prefix, then a key as :func:`~graph_writer.model.node_id` encodes it."""
+
+
+def _invalid_id(node_id: str, msg: str) -> HTTPException:
+    detail = [{"type": "value_error", "loc": ["path", "node_id"], "msg": msg, "input": node_id}]
+    return HTTPException(status_code=422, detail=detail)
+
+
 def _checked(node_id: str) -> str:
     try:
         label_of(node_id)
     except InvalidNodeId as exc:
-        raise HTTPException(
-            status_code=422,
-            detail=[{"type": "value_error", "loc": ["path", "node_id"], "msg": str(exc), "input": node_id}],
-        ) from exc
+        raise _invalid_id(node_id, str(exc)) from exc
+    if not _STORED_ID.fullmatch(node_id):  # NUL, spaces, non-ASCII: no stored id has them, and
+        # FalkorDB refuses some of them as query parameters
+        raise _invalid_id(node_id, "a node key holds only A-Z a-z 0-9 . _ : ~ - and %-escapes")
     return node_id
 
 
@@ -52,6 +63,11 @@ def create_app(store: GraphStore) -> FastAPI:
         return JSONResponse(
             {"detail": f"graph store unavailable: {exc}"}, status_code=503, headers={"Retry-After": "1"}
         )
+
+    @app.exception_handler(PermanentError)
+    def store_refused(_request: Request, _exc: PermanentError) -> JSONResponse:
+        # Whatever got past _checked and still cannot be asked is the request's fault, not a server error.
+        return JSONResponse({"detail": "the graph store cannot answer this request"}, status_code=400)
 
     @app.get("/graph/nodes/{node_id}")
     def get_node(node_id: NodeIdPath) -> dict[str, Any]:

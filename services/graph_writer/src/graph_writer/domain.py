@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import Envelope, contract_model
+from contracts import Envelope, validate_data
 from contracts.events import (
     CatSightingV1,
     DeviceRegisteredV1,
@@ -42,6 +42,7 @@ from graph_writer.model import (
     Version,
 )
 from shared.errors import PermanentError
+from shared.summaries import validation_summary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -162,9 +163,10 @@ def rows_of(event: Envelope) -> GraphBatch:
     if mapper is None:
         raise PermanentError(f"graph_writer does not handle {event.type}.v{event.version}")
     try:
-        data: BaseModel = contract_model(event.type, event.version).model_validate(event.data)
-    except ValidationError as exc:
-        raise PermanentError(f"{event.type}.v{event.version} data is invalid: {exc}") from exc
+        data: BaseModel = validate_data(event.type, event.version, event.data)
+    except ValidationError as exc:  # fields and rules only: the reason goes to DLQ attributes, values do not
+        problems = validation_summary(exc, prefix="data")
+        raise PermanentError(f"{event.type}.v{event.version} data is invalid: {problems}") from exc
     _check_text(event.data, "data")
     return mapper(event, data)
 

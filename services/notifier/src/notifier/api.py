@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query
@@ -54,7 +55,7 @@ def build_api(
     @app.get("/v1/rules")
     def list_rules() -> dict[str, Any]:
         return {
-            "source": rules.source,
+            "source": PurePath(rules.source).name,  # the file's name: no server paths in answers
             "rules": [
                 {
                     "name": r.name,

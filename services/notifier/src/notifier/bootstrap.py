@@ -23,11 +23,12 @@ from pydantic import BaseModel, Field, SecretStr
 from notifier.absence import AbsenceWatch
 from notifier.adapters.dynamodb import DynamoStateStore
 from notifier.adapters.log import LogChannel
+from notifier.adapters.secrets import SecretsManagerReader
 from notifier.adapters.sns import SnsChannel
 from notifier.adapters.sqlite import SqliteStateStore
 from notifier.adapters.webhook import WebhookChannel
 from notifier.api import build_api
-from notifier.handler import Notifier
+from notifier.handler import DEFAULT_FUTURE_TOLERANCE_S, Notifier
 from notifier.manifest import MANIFEST
 from notifier.model import DEFAULT_RETENTION_S
 from notifier.ports import NotificationChannel, NotificationStateStore
@@ -53,6 +54,7 @@ class WebhookSetting(BaseModel):
 
     url: str
     secret: SecretStr
+    allow_private: bool = False
 
 
 class NotifierSettings(WorkerSettings):
@@ -75,6 +77,7 @@ class NotifierSettings(WorkerSettings):
     webhook_max_backoff_s: float = Field(default=10.0, ge=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
     absence_interval_s: float = Field(default=30.0, gt=0)
+    sighting_future_tolerance_s: float = Field(default=DEFAULT_FUTURE_TOLERANCE_S, ge=0)
 
 
 def rules_path(settings: NotifierSettings) -> Path:
@@ -85,10 +88,17 @@ def rules_path(settings: NotifierSettings) -> Path:
 def load(settings: NotifierSettings) -> RuleSet:
     """The validated rules (raises :class:`~notifier.rules.loader.RulesError` naming lines)."""
     extra = {
-        name: WebhookTarget(name=name, url=w.url, secret=w.secret.get_secret_value())
+        name: WebhookTarget(
+            name=name, url=w.url, secret=w.secret.get_secret_value(), allow_private=w.allow_private
+        )
         for name, w in settings.webhooks.items()
     }
-    return load_rules(rules_path(settings), subscriptions=MANIFEST.consumes, webhooks=extra)
+    return load_rules(
+        rules_path(settings),
+        subscriptions=MANIFEST.consumes,
+        webhooks=extra,
+        secret_arns=lambda arn: SecretsManagerReader(aws.client("secretsmanager"))(arn),
+    )
 
 
 def build_store(settings: NotifierSettings) -> tuple[NotificationStateStore, Callable[[], None]]:
@@ -157,6 +167,7 @@ def build(settings: NotifierSettings) -> Service:
             for name, channel in channels.items()
         },
         lease_s=settings.visibility_timeout_s,
+        future_tolerance_s=settings.sighting_future_tolerance_s,
         clock=time.time,
     )
     return Service(

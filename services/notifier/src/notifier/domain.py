@@ -116,15 +116,24 @@ def rate_alert(hit: RateHit, count: int) -> Alert | None:
     )
 
 
-def sightings(events: Iterable[Envelope], rules: Sequence[Rule]) -> dict[tuple[str, str], float]:
-    """The latest event time (epoch seconds) per ``(absence rule, subject)`` seen in ``events``."""
+def sightings(
+    events: Iterable[Envelope], rules: Sequence[Rule], *, not_after: float
+) -> dict[tuple[str, str], float]:
+    """The latest event time (epoch seconds) per ``(absence rule, subject)`` seen in ``events``.
+
+    Events timed after ``not_after`` (now plus a tolerance for clock skew) are no sightings: a subject's
+    last-seen time is only raised, so one event from the far future would pin it there and its absence
+    alerts would never fire again.
+    """
     latest: dict[tuple[str, str], float] = {}
     absence = [r for r in rules if isinstance(r, AbsenceRule)]
     if not absence:
         return latest
     for event in events:
-        doc = document(event)
         at = event.time.timestamp()
+        if at > not_after:
+            continue
+        doc = document(event)
         for rule in absence:
             if applies(rule, event, doc):
                 key = (rule.name, _clip(rule.subject.render(doc), MAX_SUBJECT))

@@ -5,10 +5,14 @@ Per alert (see docs/notifier.md, "Once-only delivery"):
 1. **Claim** ``(rule, key)`` in the state store (a conditional put). ``done``: a redelivered or redriven
    event, nothing is sent. ``busy``: another worker is sending it right now; retry later.
 2. **Cooldown**: unless some channel already has it, the alert must hold its subject's cooldown; if
-   another alert of the same rule and subject holds it, this one is recorded as ``suppressed``.
+   another alert of the same rule and subject holds it, this one is recorded as ``suppressed``. Only a
+   delivered alert keeps the cooldown: one that reached no channel releases it when it settles ``failed``,
+   so the alerts after it are sent, not suppressed.
 3. **Send** to each channel not yet marked sent, marking each right after it succeeds. The intent (the
    claim) is recorded before sending and each channel is marked after, so a crash in between can resend
    to that one channel, with the same delivery id, and never to a channel already marked.
+   While sending, a :class:`~notifier.lease.LeaseKeeper` extends the claim's lease every third of it, so a
+   slow channel cannot outlast the lease and let another replica send the alert again.
 4. **Settle**: ``sent`` when every channel has it. Otherwise ``failed`` (the lease is released) and the
    event fails with the channels' reasons: the runtime retries it with backoff, then dead-letters it.
 
@@ -16,7 +20,8 @@ Rate rules count each event they match in its window (one store write per event 
 that reaches the rule's count raises one alert, keyed by the window, through the same steps.
 
 Absence rules learn from the same batch: each event they match is a sighting of its subject, written to
-the store at most every ``after / 20`` per subject so a busy device costs few writes.
+the store at most every ``after / 20`` per subject so a busy device costs few writes. Events timed more
+than ``future_tolerance_s`` ahead of now are no sightings (they would pin the subject's last-seen time).
 """
 
 from __future__ import annotations
@@ -28,12 +33,17 @@ import structlog
 
 from contracts import Envelope
 from notifier.domain import evaluate, iso, rate_alert, rate_hits, sightings
+from notifier.lease import LeaseKeeper
 from notifier.model import Alert, Notification
 from notifier.ports import NotificationChannel, NotificationStateStore
 from notifier.rules.ruleset import RuleSet
 from shared.errors import PermanentError, RetryableError, TributaryError
 
 log = structlog.get_logger()
+
+DEFAULT_FUTURE_TOLERANCE_S = 900.0
+"""How far ahead of now an event may be timed and still be a sighting: the 15 minutes Timestream also
+allows, room for producers' clock skew."""
 
 
 class DeliveryError(RetryableError):
@@ -50,8 +60,13 @@ class Notifier:
         store: NotificationStateStore,
         channels: Mapping[str, NotificationChannel],
         lease_s: float,
+        heartbeat_s: float | None = None,
+        future_tolerance_s: float = DEFAULT_FUTURE_TOLERANCE_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``heartbeat_s``: how often a claim's lease is extended while its alert is sent (default: a third
+        of ``lease_s``); ``future_tolerance_s``: how far ahead of now an event may be timed and still count
+        as a sighting for absence rules."""
         missing = sorted(rules.channels - set(channels))
         if missing:
             raise ValueError(f"no channel built for {', '.join(missing)}")
@@ -59,6 +74,8 @@ class Notifier:
         self._store = store
         self._channels = dict(channels)
         self._lease_s = lease_s
+        self._heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_s / 3
+        self._future_tolerance_s = future_tolerance_s
         self._clock = clock
         self._granularity = {r.name: r.after_s / 20 for r in rules.absence_rules}
         self._written: dict[tuple[str, str], float] = {}
@@ -131,22 +148,35 @@ class Notifier:
             self._store.settle(alert.rule, alert.key, status="abandoned", now=now, error=record.error)
             log.error("alert_abandoned", attempts=record.attempts - 1, error=record.error, **fields)
             return "abandoned"
+        keeper = LeaseKeeper(
+            self._store,
+            rule=alert.rule,
+            key=alert.key,
+            attempt=record.attempts,
+            lease_s=self._lease_s,
+            every_s=self._heartbeat_s,
+            clock=self._clock,
+        )
         try:
-            if not record.sent and alert.cooldown_s > 0:
-                held = self._store.hold_cooldown(
-                    alert.rule, alert.subject, holder=alert.key, now=now, cooldown_s=alert.cooldown_s
-                )
-                if not held:
-                    self._store.settle(alert.rule, alert.key, status="suppressed", now=self._clock())
-                    log.info("alert_suppressed", reason="cooldown", **fields)
-                    return "suppressed"
-            errors = self._send(alert, record.sent, down, raised_at=iso(record.created_at))
+            with keeper:
+                if not record.sent and alert.cooldown_s > 0:
+                    held = self._store.hold_cooldown(
+                        alert.rule, alert.subject, holder=alert.key, now=now, cooldown_s=alert.cooldown_s
+                    )
+                    if not held:
+                        self._store.settle(alert.rule, alert.key, status="suppressed", now=self._clock())
+                        log.info("alert_suppressed", reason="cooldown", **fields)
+                        return "suppressed"
+                errors = self._send(alert, record.sent, down, raised_at=iso(record.created_at))
         except BaseException:
             self._release(alert, "interrupted")
             raise
         if errors:
             reason = "; ".join(f"{name}: {error}" for name, error in errors.items())
             self._store.settle(alert.rule, alert.key, status="failed", now=self._clock(), error=reason[:2000])
+            delivered = record.sent | (set(alert.channels) - set(errors))
+            if alert.cooldown_s > 0 and not delivered:
+                self._release_cooldown(alert)  # it notified no one: it must not silence the next alert
             raise _combine(list(errors.values()))
         self._store.settle(alert.rule, alert.key, status="sent", now=self._clock())
         log.info(
@@ -186,8 +216,15 @@ class Notifier:
         except RetryableError as exc:
             log.warning("release_failed", rule=alert.rule, key=alert.key, error=str(exc))
 
+    def _release_cooldown(self, alert: Alert) -> None:
+        """Best effort: if the store fails, the cooldown runs out on its own, as before."""
+        try:
+            self._store.release_cooldown(alert.rule, alert.subject, holder=alert.key)
+        except RetryableError as exc:
+            log.warning("cooldown_release_failed", rule=alert.rule, key=alert.key, error=str(exc)[:300])
+
     def _record_sightings(self, events: Sequence[Envelope]) -> None:
-        seen = sightings(events, self.rules.absence_rules)
+        seen = sightings(events, self.rules.absence_rules, not_after=self._clock() + self._future_tolerance_s)
         due = {
             key: at
             for key, at in seen.items()

@@ -28,12 +28,26 @@ class NotificationStateStore(Protocol):
         """
         ...
 
+    def extend_lease(self, rule: str, key: str, *, attempt: int, now: float, lease_s: float) -> bool:
+        """Push the lease of ``(rule, key)`` to ``now + lease_s`` while the claim that counted ``attempt``
+        still holds it (a conditional write: the attempt count is the claim's fencing token).
+
+        False when that claim is gone: another worker resumed the notification (its attempts moved on), or
+        it was settled. Never lowers a lease and never touches a finished notification.
+        """
+        ...
+
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         """Start the cooldown of ``(rule, subject)`` for ``holder`` unless another holder's is running.
 
         True when ``holder`` may notify: no cooldown was running (one now runs until ``now + cooldown_s``)
         or ``holder`` already holds it. Idempotent for the same holder.
         """
+        ...
+
+    def release_cooldown(self, rule: str, subject: str, *, holder: str) -> None:
+        """End the cooldown of ``(rule, subject)`` if ``holder`` holds it (its delivery reached no channel,
+        so it notified no one); another holder's cooldown is left alone. Idempotent."""
         ...
 
     def mark_sent(self, rule: str, key: str, channel: str, *, now: float) -> None:
@@ -83,3 +97,16 @@ class NotificationChannel(Protocol):
     def name(self) -> str: ...
 
     def send(self, notification: Notification) -> None: ...
+
+
+class SecretUnavailable(Exception):
+    """A secret could not be read; the message names the secret and the reason, never a value."""
+
+
+class SecretReader(Protocol):
+    """Reads a webhook's signing secret by ARN (Secrets Manager on AWS).
+
+    Raises :class:`SecretUnavailable` when it cannot.
+    """
+
+    def __call__(self, arn: str) -> str: ...

@@ -74,6 +74,22 @@ class InMemoryStateStore:
             held.expires_at = now + self.retention_s
             return NotificationClaim(outcome="resumed", record=held.record)
 
+    def extend_lease(self, rule: str, key: str, *, attempt: int, now: float, lease_s: float) -> bool:
+        with self._lock:
+            self._check()
+            held = self.notifications.get((rule, key))
+            if held is None or held.record.final or held.record.attempts != attempt or held.lease_until <= 0:
+                return False
+            held.lease_until = max(held.lease_until, now + lease_s)
+            return True
+
+    def release_cooldown(self, rule: str, subject: str, *, holder: str) -> None:
+        with self._lock:
+            self._check()
+            current = self.cooldowns.get((rule, subject))
+            if current is not None and current[0] == holder:
+                del self.cooldowns[(rule, subject)]
+
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         with self._lock:
             self._check()

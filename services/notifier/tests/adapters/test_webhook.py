@@ -38,7 +38,9 @@ def _channel(
     url: str, http: httpx.Client, *, attempts: int = 3, sleeps: list[float] | None = None
 ) -> WebhookChannel:
     return WebhookChannel(
-        target=WebhookTarget(name="ops", url=url, secret=SECRET),
+        target=WebhookTarget(
+            name="ops", url=url, secret=SECRET, allow_private=True
+        ),  # the receiver: loopback
         client=http,
         attempts=attempts,
         backoff_s=0.5,
@@ -156,7 +158,7 @@ def test_retry_after_is_honoured_up_to_the_maximum() -> None:
     transport = httpx.MockTransport(lambda request: next(answers))
     sleeps: list[float] = []
     with httpx.Client(transport=transport) as client:
-        _channel("http://hooks.invalid/x", client, sleeps=sleeps).send(_notification())
+        _channel("http://127.0.0.1:9/x", client, sleeps=sleeps).send(_notification())
     assert sleeps == [2.0, 4.0]
 
 
@@ -190,10 +192,11 @@ def test_each_attempt_is_signed_afresh() -> None:
 
     clock = iter([1000.0, 1007.0])
     channel = WebhookChannel(
-        target=WebhookTarget(name="ops", url="http://hooks.invalid/x", secret=SECRET),
+        target=WebhookTarget(name="ops", url="http://hooks.example/x", secret=SECRET),
         client=httpx.Client(transport=httpx.MockTransport(handler)),
         clock=lambda: next(clock),
         sleep=lambda _s: None,
+        resolve=lambda host, port: ["93.184.215.14"],
     )
     channel.send(_notification())
     stamps = [r.headers["x-tributary-timestamp"] for r in seen]
@@ -202,3 +205,84 @@ def test_each_attempt_is_signed_afresh() -> None:
         stamp = request.headers["x-tributary-timestamp"]
         mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + request.content, hashlib.sha256).hexdigest()
         assert request.headers["x-tributary-signature"] == f"sha256={mac}"
+
+
+def _guarded(
+    url: str, resolved: list[str], seen: list[httpx.Request], *, allow_private: bool = False
+) -> WebhookChannel:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    return WebhookChannel(
+        target=WebhookTarget(name="ops", url=url, secret=SECRET, allow_private=allow_private),
+        client=httpx.Client(transport=httpx.MockTransport(handler)),
+        sleep=lambda _s: None,
+        resolve=lambda host, port: resolved,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved", "allow_private"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", [], True),
+        ("http://[fd00:ec2::254]/latest/", [], True),
+        ("http://[::ffff:169.254.169.254]/", [], True),
+        ("https://hooks.example/x", ["169.254.169.254"], True),
+        ("https://hooks.example/x", ["93.184.215.14", "10.0.0.5"], False),
+        ("http://127.0.0.1:8080/x", [], False),
+        ("http://internal.corp/x", ["192.168.1.20"], False),
+        ("http://hooks.example/x", ["0.0.0.0"], True),  # noqa: S104 (an address to refuse)
+    ],
+    ids=[
+        "metadata",
+        "metadata-v6",
+        "mapped-v4",
+        "resolves-to-metadata",
+        "one-private",
+        "loopback",
+        "private",
+        "unspecified",
+    ],
+)
+def test_forbidden_addresses_are_refused_before_any_request(
+    url: str, resolved: list[str], allow_private: bool
+) -> None:
+    """Link-local and metadata addresses always, private and loopback without allow_private: a permanent
+    error naming the reason, and no request made."""
+    seen: list[httpx.Request] = []
+    with pytest.raises(PermanentError, match="refused"):
+        _guarded(url, resolved, seen, allow_private=allow_private).send(_notification())
+    assert seen == []
+
+
+def test_the_request_goes_to_the_checked_address_with_the_original_host() -> None:
+    """No second lookup: the URL's host is replaced by the address checked, Host and SNI keep the name."""
+    seen: list[httpx.Request] = []
+    _guarded("https://hooks.example:8443/a?token=t", ["93.184.215.14"], seen).send(_notification())
+    [request] = seen
+    assert request.url.host == "93.184.215.14" and request.url.port == 8443
+    assert request.url.path == "/a" and request.url.query == b"token=t"
+    assert request.headers["host"] == "hooks.example:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example"
+
+
+def test_a_private_receiver_is_allowed_when_the_webhook_says_so() -> None:
+    seen: list[httpx.Request] = []
+    _guarded("http://receiver.local/x", ["10.1.2.3"], seen, allow_private=True).send(_notification())
+    assert [r.url.host for r in seen] == ["10.1.2.3"]
+
+
+def test_a_failed_lookup_is_retryable() -> None:
+    """DNS down is not the event's fault."""
+
+    def fail(host: str, port: int) -> list[str]:
+        raise socket.gaierror("temporary failure")
+
+    channel = WebhookChannel(
+        target=WebhookTarget(name="ops", url="https://hooks.example/x", secret=SECRET),
+        client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))),
+        resolve=fail,
+    )
+    with pytest.raises(RetryableError, match=r"cannot resolve hooks\.example"):
+        channel.send(_notification())

@@ -4,7 +4,8 @@
 
 - ``metric`` is required; every dimension of :data:`~timeseries_writer.model.DIMENSIONS` may be given once
   as a filter; any other parameter is a 422 naming it.
-- ``from``/``to`` are ISO 8601 times with an offset, ``[from, to)``; default the 24 hours up to now.
+- ``from``/``to`` are ISO 8601 times with an offset, ``[from, to)``, within years 1-9999 in UTC; default the
+  24 hours up to now.
 - The range may hold at most ``max_buckets`` buckets of the chosen width (a 422 says how many it holds);
   ``limit`` caps the buckets returned.
 
@@ -44,6 +45,13 @@ class QueryLimits:
 def _invalid(param: str, msg: str, value: Any) -> RequestValidationError:
     error = {"type": "value_error", "loc": ("query", param), "msg": msg, "input": value}
     return RequestValidationError([error])
+
+
+def _utc(param: str, at: datetime) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
+        raise _invalid(param, f"{param} must fall within years 1-9999 once converted to UTC", None) from None
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -87,8 +95,13 @@ def create_app(
         filters = _filters(request)
         if limit is not None and limit > limits.max_buckets:
             raise _invalid("limit", f"Input should be less than or equal to {limits.max_buckets}", limit)
-        end = (end or clock()).astimezone(UTC)
-        start = (start or end - limits.default_span).astimezone(UTC)
+        end = _utc("to", end or clock())
+        if start is None:
+            try:
+                start = end - limits.default_span
+            except OverflowError:
+                raise _invalid("to", "to leaves no default span before it; give from", None) from None
+        start = _utc("from", start)
         if start >= end:
             raise _invalid("from", "from must be before to", start.isoformat())
         buckets = -(-(end - start) // BUCKET_WIDTHS[bucket])

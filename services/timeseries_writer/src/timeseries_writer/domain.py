@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts import Envelope, UnknownContractError, contract_model
+from contracts import Envelope, UnknownContractError, validate_data
 from contracts.events import CatSightingV1, OrderPlacedV1, SensorReadingV2
 from shared.errors import PermanentError
 from timeseries_writer.model import Point, epoch_us
@@ -74,7 +74,7 @@ def to_points(event: Envelope, *, now: datetime, window: TimeWindow) -> list[Poi
         raise PermanentError(f"timeseries_writer does not map {event.type}.v{event.version}")
     problems = _time_problems(event.time, now=now, window=window)
     try:
-        data = contract_model(event.type, event.version).model_validate(event.data)
+        data = validate_data(event.type, event.version, event.data)
     except UnknownContractError as exc:
         raise PermanentError(str(exc)) from exc
     except ValidationError as exc:

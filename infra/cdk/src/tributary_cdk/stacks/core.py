@@ -1,6 +1,6 @@
 """The core stack: what every service shares, once per bus.
 
-- the EventBridge bus, and an archive of every event on it for replay;
+- the EventBridge bus, and an archive of every event on it for replay, both encrypted with the key;
 - the KMS key that encrypts queues, topics and stores (rotated yearly), usable by EventBridge (to deliver
   to encrypted queues) and CloudWatch (to publish alarms to the encrypted topic);
 - the alarms SNS topic every service's alarms notify (optionally with an e-mail subscription);
@@ -33,12 +33,12 @@ from tributary_cdk.constructs.schemas import SchemaRegistry
 from tributary_cdk.retention import log_retention
 
 
-def _service_may_use_key(service: str) -> iam.PolicyStatement:
+def _service_may_use_key(service: str, *extra: str) -> iam.PolicyStatement:
     """``service`` may encrypt with the key on this account's behalf only (confused-deputy guard)."""
     return iam.PolicyStatement(
         sid=f"Allow{service.split('.')[0].capitalize()}",
         principals=[iam.ServicePrincipal(service)],
-        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+        actions=["kms:Decrypt", "kms:GenerateDataKey", *extra],
         resources=["*"],  # in a key policy, "*" is this key
         conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
     )
@@ -70,7 +70,8 @@ class CoreStack(cdk.Stack):
         )
         # EventBridge delivers to the encrypted queues and their DLQs; CloudWatch alarms publish to the
         # encrypted alarms topic. Both need the key, and only for this account's resources.
-        self.key.add_to_resource_policy(_service_may_use_key("events.amazonaws.com"))
+        # It also encrypts the bus and its archive (DescribeKey: EventBridge checks the key when it is set).
+        self.key.add_to_resource_policy(_service_may_use_key("events.amazonaws.com", "kms:DescribeKey"))
         self.key.add_to_resource_policy(_service_may_use_key("cloudwatch.amazonaws.com"))
 
         self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
@@ -83,6 +84,12 @@ class CoreStack(cdk.Stack):
             event_pattern=events.EventPattern(account=[cdk.Aws.ACCOUNT_ID]),
             retention=cdk.Duration.days(config.archive_retention_days),
         )
+        # Set on the CloudFormation resources: the constructs' kms_key would add key-policy statements naming
+        # the bus, a cycle (key -> bus -> key); the statement above covers them for this account.
+        for encrypted in (self.bus, self.archive):
+            resource = encrypted.node.default_child
+            assert isinstance(resource, cdk.CfnResource)
+            resource.add_property_override("KmsKeyIdentifier", self.key.key_arn)
 
         self.alarm_topic = sns.Topic(
             self,

@@ -205,6 +205,7 @@ class ServiceStack(cdk.Stack):
             queue=queues.queue,
             settings=compute,
             log_retention=retention,
+            https_egress_only=self.store.https_egress_only,
         )
 
     # -- HTTP front (ingest) -----------------------------------------------------------------------------
@@ -219,6 +220,11 @@ class ServiceStack(cdk.Stack):
         manifest, config = self.manifest, self.config
         if isinstance(compute, LambdaCompute):
             raise ValueError(f"service {manifest.name!r} serves HTTP: its compute must be Fargate")
+        if not config.ingest_certificate_arn and not config.ingest_plain_http:
+            raise ValueError(
+                f"service {manifest.name!r} is internet-facing: set ingest_certificate_arn (an ACM"
+                " certificate for its HTTPS listener), or ingest_plain_http: true for plain HTTP on purpose"
+            )
         front = HttpFront(
             self,
             "Compute",

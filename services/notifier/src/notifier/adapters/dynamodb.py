@@ -22,6 +22,7 @@ When a condition fails the adapter reads the item (strongly consistent) instead 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -138,6 +139,36 @@ class DynamoStateStore:
             raise RetryableError(f"notification {alert.rule}/{alert.key} vanished while being claimed")
         record = _record(current)
         return NotificationClaim(outcome="done" if record.final else "busy", record=record)
+
+    def extend_lease(self, rule: str, key: str, *, attempt: int, now: float, lease_s: float) -> bool:
+        try:
+            self._call(
+                self._client.update_item,
+                Key={"pk": _s(f"notif#{rule}"), "sk": _s(key)},
+                UpdateExpression="SET lease_until = :lease",
+                ConditionExpression="attribute_exists(pk) AND attempts = :attempt AND lease_until > :zero"
+                " AND lease_until < :lease AND NOT (#status IN (:f1, :f2, :f3))",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":lease": _n(now + lease_s),
+                    ":attempt": _n(attempt),
+                    ":zero": _n(0),
+                    **_FINAL,
+                },
+            )
+        except ClientError:
+            current = self._get(f"notif#{rule}", key)  # lost, or already leased at least that long
+            return current is not None and _still_held(current, attempt)
+        return True
+
+    def release_cooldown(self, rule: str, subject: str, *, holder: str) -> None:
+        with suppress(ClientError):  # another holder's cooldown (or none): nothing of ours to end
+            self._call(
+                self._client.delete_item,
+                Key={"pk": _s(f"cool#{rule}"), "sk": _s(subject)},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": _s(holder)},
+            )
 
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         pk = f"cool#{rule}"
@@ -294,6 +325,15 @@ class DynamoStateStore:
             )
         except (ClientError, BotoCoreError) as exc:  # WaiterError is a BotoCoreError
             raise RetryableError(f"DynamoDB table {self.table} did not become active: {exc}") from exc
+
+
+def _still_held(item: Mapping[str, Any], attempt: int) -> bool:
+    """Whether the claim that counted ``attempt`` still holds the notification ``item``."""
+    return (
+        item["status"]["S"] not in {v["S"] for v in _FINAL.values()}
+        and int(float(item["attempts"]["N"])) == attempt
+        and float(item["lease_until"]["N"]) > 0
+    )
 
 
 def _record(item: Mapping[str, Any]) -> NotificationRecord:

@@ -105,6 +105,21 @@ class SqliteStateStore:
             return NotificationClaim(outcome="resumed", record=record)
         return NotificationClaim(outcome="done" if record.final else "busy", record=record)
 
+    def extend_lease(self, rule: str, key: str, *, attempt: int, now: float, lease_s: float) -> bool:
+        with self._transaction() as db:
+            extended = db.execute(
+                "UPDATE notifications SET lease_until = MAX(lease_until, ?) WHERE rule = ? AND key = ?"
+                " AND attempts = ? AND lease_until > 0 AND status NOT IN (?, ?, ?)",
+                (now + lease_s, rule, key, attempt, *_FINAL),
+            ).rowcount
+        return bool(extended)
+
+    def release_cooldown(self, rule: str, subject: str, *, holder: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM cooldowns WHERE rule = ? AND subject = ? AND holder = ?", (rule, subject, holder)
+            )
+
     def hold_cooldown(self, rule: str, subject: str, *, holder: str, now: float, cooldown_s: float) -> bool:
         with self._transaction() as db:
             db.execute(

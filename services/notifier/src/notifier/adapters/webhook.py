@@ -7,6 +7,12 @@ exponential backoff and jitter (``Retry-After`` is honoured up to ``max_backoff_
 with the reason. Any other answer (3xx: redirects are not followed; 4xx) raises
 :class:`~shared.errors.PermanentError` at once. Every attempt carries the same delivery id, re-signed with a
 fresh timestamp. Errors and logs name the URL's scheme, host and port only: webhook URLs often hold tokens.
+
+Before each notification the host is resolved and every address checked against the webhook's address
+policy (:mod:`notifier.egress`: never link-local or metadata addresses, private ones only with
+``allow_private``); a refused address is a :class:`~shared.errors.PermanentError`, a failed lookup a
+:class:`~shared.errors.RetryableError`. The request then goes to the checked address itself, with the
+original ``Host`` header and TLS server name, so DNS cannot be re-pointed between the check and the connect.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from notifier.egress import AddressRefused, Resolver, checked_addresses, literal, system_resolver
 from notifier.model import Notification
 from notifier.rules.ruleset import WebhookTarget
 from notifier.signing import signed_headers
@@ -58,6 +65,7 @@ class WebhookChannel:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        resolve: Resolver = system_resolver,
     ) -> None:
         self._target = target
         self._client = client
@@ -67,14 +75,39 @@ class WebhookChannel:
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
+        self._resolve = resolve
         self.where = redacted(target.url)
 
     @property
     def name(self) -> str:
         return self._target.name
 
+    def _pinned(self) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+        """The URL with its host replaced by a checked address, the Host header, the TLS server name.
+
+        Raises:
+            PermanentError: the host is, or resolves to, an address this webhook may not post to.
+            RetryableError: the host cannot be resolved now.
+        """
+        url = httpx.URL(self._target.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            [address, *_] = checked_addresses(
+                url.host, port, allow_private=self._target.allow_private, resolve=self._resolve
+            )
+        except AddressRefused as exc:
+            raise PermanentError(f"webhook {self.name}: POST {self.where} refused: {exc}") from exc
+        except OSError as exc:
+            raise RetryableError(
+                f"webhook {self.name}: cannot resolve {url.host}: {type(exc).__name__}"
+            ) from exc
+        host = {"Host": url.netloc.decode("ascii").rpartition("@")[2]}
+        sni = {"sni_hostname": url.host} if url.scheme == "https" and literal(url.host) is None else {}
+        return url.copy_with(host=str(address)), host, sni
+
     def send(self, notification: Notification) -> None:
         body = body_of(notification)
+        url, host, sni = self._pinned()
         last = ""
         for attempt in range(1, self._attempts + 1):
             headers = signed_headers(
@@ -82,7 +115,7 @@ class WebhookChannel:
             )
             wait: float | None = None
             try:
-                response = self._client.post(self._target.url, content=body, headers=headers)
+                response = self._client.post(url, content=body, headers=headers | host, extensions=sni)
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from notifier.ports import SecretReader, SecretUnavailable
 from notifier.rules.fields import ANY, FieldCheckError, field_types
 from notifier.rules.paths import FieldPath, PathError, Template
 from notifier.rules.ruleset import (
@@ -90,11 +92,13 @@ class RuleChecker:
         document: Any,
         subscriptions: Sequence[Subscription],
         environ: Mapping[str, str],
+        secret_arns: SecretReader | None = None,
     ) -> None:
         self.spec = spec
         self.lines = lines
         self.document = document
         self.environ = environ
+        self.secret_arns = secret_arns
         self.subscribed: dict[str, tuple[int, ...]] = {}
         for sub in subscriptions:  # the runtime upcasts older versions: rules see only the newest
             self.subscribed[sub.type] = (max({*self.subscribed.get(sub.type, ()), *sub.versions}),)
@@ -125,16 +129,41 @@ class RuleChecker:
         if name in BUILTIN_CHANNELS:
             self.fail(("webhooks", name), f"{name!r} is a built-in channel: name the webhook otherwise")
             return None
-        secret = spec.secret
+        secret = self.secret(name, spec)
+        if secret is None:
+            return None
+        return WebhookTarget(name=name, url=spec.url, secret=secret, allow_private=spec.allow_private)
+
+    def secret(self, name: str, spec: WebhookSpec) -> str | None:
+        """The webhook's signing secret, from where the spec says; problems name the place, never a value."""
         if spec.secret_env is not None:
             secret = self.environ.get(spec.secret_env)
             if not secret:
                 self.fail(
                     ("webhooks", name, "secret_env"), f"environment variable {spec.secret_env} is not set"
                 )
+            return secret or None
+        if spec.secret_file is not None:
+            try:
+                secret = Path(spec.secret_file).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                self.fail(
+                    ("webhooks", name, "secret_file"), f"cannot read the secret file: {type(exc).__name__}"
+                )
                 return None
-        assert secret is not None  # the spec requires secret or secret_env
-        return WebhookTarget(name=name, url=spec.url, secret=secret)
+            if not secret:
+                self.fail(("webhooks", name, "secret_file"), "the secret file is empty")
+            return secret or None
+        if spec.secret_arn is not None:
+            if self.secret_arns is None:
+                self.fail(("webhooks", name, "secret_arn"), "no Secrets Manager access configured")
+                return None
+            try:
+                return self.secret_arns(spec.secret_arn)
+            except SecretUnavailable as exc:
+                self.fail(("webhooks", name, "secret_arn"), str(exc))
+                return None
+        return spec.secret
 
     def rule(self, i: int, spec: RuleSpec, webhooks: set[str]) -> Rule | None:
         before = len(self.problems)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
+from notifier.ports import SecretReader
 from notifier.rules.check import Loc, Problem, RuleChecker, problem, where
 from notifier.rules.ruleset import RuleSet, WebhookTarget
 from notifier.rules.spec import RuleFileSpec
@@ -48,6 +49,7 @@ def load_rules(
     subscriptions: Sequence[Subscription],
     webhooks: Mapping[str, WebhookTarget] | None = None,
     environ: Mapping[str, str] | None = None,
+    secret_arns: SecretReader | None = None,
 ) -> RuleSet:
     """Read and validate the rules file at ``path``.
 
@@ -56,6 +58,7 @@ def load_rules(
         subscriptions: what the notifier consumes; every rule must match a subscribed type and version.
         webhooks: webhook targets from settings; they replace targets of the same name in the file.
         environ: where ``secret_env`` is looked up (default ``os.environ``).
+        secret_arns: reads ``secret_arn`` secrets (Secrets Manager); without it they are a problem.
 
     Raises:
         RulesError: listing every problem with its line.
@@ -65,7 +68,14 @@ def load_rules(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(source, [Problem(1, "", f"cannot read the rules file: {exc}")]) from exc
-    return parse_rules(text, source=source, subscriptions=subscriptions, webhooks=webhooks, environ=environ)
+    return parse_rules(
+        text,
+        source=source,
+        subscriptions=subscriptions,
+        webhooks=webhooks,
+        environ=environ,
+        secret_arns=secret_arns,
+    )
 
 
 def parse_rules(
@@ -75,6 +85,7 @@ def parse_rules(
     subscriptions: Sequence[Subscription],
     webhooks: Mapping[str, WebhookTarget] | None = None,
     environ: Mapping[str, str] | None = None,
+    secret_arns: SecretReader | None = None,
 ) -> RuleSet:
     """Validate rules given as YAML text; see :func:`load_rules`."""
     lines: dict[Loc, int] = {}
@@ -94,7 +105,7 @@ def parse_rules(
         problems += [problem(e["loc"], _message(e["msg"]), lines, document) for e in exc.errors()]
         raise RulesError(source, problems) from exc
     checker = RuleChecker(
-        spec, lines, document, subscriptions, environ if environ is not None else os.environ
+        spec, lines, document, subscriptions, environ if environ is not None else os.environ, secret_arns
     )
     ruleset = checker.build(webhooks or {}, source)
     problems += checker.problems

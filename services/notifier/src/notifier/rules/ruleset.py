@@ -183,11 +183,13 @@ RATE_FIELDS = ("rate.count", "rate.within", "rate.window_start")
 
 @dataclass(frozen=True, kw_only=True)
 class WebhookTarget:
-    """Where a webhook channel posts, and the secret it signs with."""
+    """Where a webhook channel posts, the secret it signs with, and whether it may post to loopback and
+    private addresses (see :mod:`notifier.egress`)."""
 
     name: str
     url: str
     secret: str = field(repr=False)
+    allow_private: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

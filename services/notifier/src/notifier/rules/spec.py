@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from notifier.egress import literal, refusal
 from notifier.rules.ruleset import CHANNEL_NAME_PATTERN, OPS, RULE_NAME_PATTERN, Op, Severity, parse_duration
 
 
@@ -132,11 +133,16 @@ class RuleSpec(_Spec):
 
 
 class WebhookSpec(_Spec):
-    """``{url: https://…, secret_env: NAME}`` (or ``secret:``, for local files only)."""
+    """``{url: https://…, secret_arn: arn:aws:secretsmanager:…}`` on AWS; locally ``secret_env: NAME``,
+    ``secret_file: path`` or ``secret:`` (tests only). ``allow_private: true`` lets it post to loopback and
+    private addresses (never to link-local or metadata ones)."""
 
     url: StrictStr
     secret: StrictStr | None = Field(default=None, min_length=1, repr=False)
     secret_env: StrictStr | None = None
+    secret_file: StrictStr | None = None
+    secret_arn: StrictStr | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[^\s]+$")
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod
@@ -148,10 +154,22 @@ class WebhookSpec(_Spec):
 
     @model_validator(mode="after")
     def _one_secret(self) -> WebhookSpec:
-        if (self.secret is None) == (self.secret_env is None):
+        given = [
+            s for s in (self.secret, self.secret_env, self.secret_file, self.secret_arn) if s is not None
+        ]
+        if len(given) != 1:
             raise ValueError(
-                "a webhook needs exactly one of `secret_env:` (an environment variable) or `secret:`"
+                "a webhook needs exactly one of `secret_arn:` (Secrets Manager), `secret_env:` (an"
+                " environment variable), `secret_file:` or `secret:`"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _allowed_address(self) -> WebhookSpec:
+        address = literal(urlsplit(self.url).hostname or "")
+        why = refusal(address, allow_private=self.allow_private) if address is not None else None
+        if why is not None:
+            raise ValueError(f"the url's host {why}")
         return self
 
 

@@ -28,7 +28,8 @@ STOP_TIMEOUT = cdk.Duration.seconds(90)
 
 
 class FargateWorker(Construct):
-    """Cluster, task definition, service and its scaling for one worker."""
+    """Cluster, task definition, service and its scaling for one worker; ``https_egress_only`` limits its
+    tasks' outbound traffic to port 443."""
 
     def __init__(
         self,
@@ -42,13 +43,14 @@ class FargateWorker(Construct):
         queue: sqs.IQueue,
         settings: FargateCompute,
         log_retention: logs.RetentionDays,
+        https_egress_only: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self.cluster = ecs.Cluster(
             self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
         )
         task = ecs.FargateTaskDefinition(
             self,
@@ -75,9 +77,12 @@ class FargateWorker(Construct):
             self,
             "SecurityGroup",
             vpc=vpc,
-            description=f"{service} tasks: no inbound, outbound to AWS APIs and its store",
-            allow_all_outbound=True,
+            description=f"{service} tasks: no inbound, outbound to AWS APIs and its store"
+            + (" (HTTPS only)" if https_egress_only else ""),
+            allow_all_outbound=not https_egress_only,
         )
+        if https_egress_only:  # AWS APIs and webhooks over TLS; the VPC's DNS resolver is not filtered
+            self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
         self.service = ecs.FargateService(
             self,
             "Service",

@@ -5,9 +5,10 @@ PutEvents across the events of a request (up to ``max_body_bytes``, 16 MiB by de
 10 MB and Lambda's 6 MB request limits), runs unchanged from its container locally and on AWS, and keeps
 warm connection pools to EventBridge; an ALB adds no per-request cost at volume and no cold starts.
 
-HTTPS with the given ACM certificate (HTTP redirects to it); without one, plain HTTP (for a first deploy
-or a private test). Access logs go to an S3 bucket; invalid headers are dropped. Tasks run in the private
-subnets; only the load balancer reaches them. Scaling: CPU and requests per task.
+HTTPS with the given ACM certificate (HTTP redirects to it); plain HTTP only when the deployment says so
+(``ingest_plain_http``). The listener forwards ``/v1/events`` and ``/healthz`` only. Access logs go to an
+S3 bucket; invalid headers are dropped. Tasks run in the private subnets; only the load balancer reaches
+them. Scaling: CPU and requests per task.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from tributary_cdk.constructs.compute.health import HTTP_PORT, health_check
 from tributary_cdk.nag import Suppression, suppress
 
 REQUESTS_PER_TASK = 2000
+PUBLIC_PATHS = ("/v1/events", "/healthz")
+"""The only paths the public listener forwards; everything else gets a 404 from the load balancer."""
 
 
 class HttpFront(Construct):
@@ -54,7 +57,7 @@ class HttpFront(Construct):
             self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
         )
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
@@ -100,6 +103,20 @@ class HttpFront(Construct):
         )
         self.load_balancer = self.pattern.load_balancer
         self.target_group = self.pattern.target_group
+        # Only the public API reaches the tasks: /metrics, /docs and /openapi.json answer 404 at the edge.
+        listener = self.pattern.listener
+        listener.add_action(
+            "NotPublic",
+            action=elbv2.ListenerAction.fixed_response(
+                404, content_type="application/json", message_body='{"error": {"code": "not_found"}}'
+            ),
+        )
+        listener.add_action(
+            "PublicApi",
+            priority=10,
+            conditions=[elbv2.ListenerCondition.path_patterns(list(PUBLIC_PATHS))],
+            action=elbv2.ListenerAction.forward([self.target_group]),
+        )
         self.target_group.configure_health_check(path="/healthz", healthy_http_codes="200")
         self.target_group.set_attribute("deregistration_delay.timeout_seconds", "30")
         self.load_balancer.set_attribute("routing.http.drop_invalid_header_fields.enabled", "true")

@@ -45,7 +45,7 @@ class LambdaWorker(Construct):
                 f" {visibility_timeout_s} s (SQS would hand the batch to another invocation mid-way)"
             )
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+            self, "Logs", retention=log_retention, removal_policy=cdk.RemovalPolicy.RETAIN
         )
         self.security_group = ec2.SecurityGroup(
             self,

@@ -42,6 +42,9 @@ class StoreContext:
 class ServiceStore(Construct):
     """A service's store. Subclasses fill :attr:`environment` and override :meth:`grant`/:meth:`connect`."""
 
+    https_egress_only = False
+    """The service needs no outbound traffic but HTTPS (AWS APIs, webhooks): its tasks get no other."""
+
     def __init__(self, scope: Construct, id: str, *, context: StoreContext) -> None:
         super().__init__(scope, id)
         self.context = context

@@ -27,7 +27,9 @@ def _string(name: str) -> dynamodb.Attribute:
 
 
 class NotifierStateStore(ServiceStore):
-    """The table ``<bus>-notifier-state``."""
+    """The table ``<bus>-notifier-state``; the notifier reaches it, AWS and webhooks over HTTPS only."""
+
+    https_egress_only = True
 
     def __init__(self, scope: Construct, id: str, *, context: StoreContext) -> None:
         super().__init__(scope, id, context=context)
@@ -68,3 +70,8 @@ class NotifierStateStore(ServiceStore):
         grant_key(
             self.context.key, role, "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"
         )
+        secrets = self.context.config.notifier_webhook_secret_arns
+        if secrets:  # the webhook signing secrets its rules name (secret_arn), and no others
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=list(secrets))
+            )
