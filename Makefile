@@ -1,7 +1,7 @@
 # Tributary: one entry point for developers and CI.
 #
-#   make install   tools (.tools/uv), the workspace (.venv) and the emulators' own venvs (.localstack-venv,
-#                  .ministack-venv)
+#   make install   tools (.tools/uv), the workspace (.venv), the emulators' own venvs (.localstack-venv,
+#                  .ministack-venv) and InfluxDB's server (influxd, for the series readers' contract suite)
 #   make test      install, lint, then the whole pytest suite, ending with the slowest 15 tests of the run
 #                  (installs Debian's chromium when missing: the console's browser test drives it)
 #   make test-fast install, lint, then the unit and service tests without emulators (the inner loop, < 3 min)
@@ -20,7 +20,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: install tools check-py313 check-node chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth clean
+.PHONY: install tools check-py313 check-node influxdb chromium venv localstack-venv ministack-venv test test-fast lint pytest pytest-fast demo up bench synth clean
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
@@ -56,7 +56,18 @@ endif
 WORKSPACE_MANIFESTS = pyproject.toml $(sort $(wildcard */pyproject.toml services/*/pyproject.toml infra/cdk/pyproject.toml))
 RUN := $(UV) run --no-sync
 
-install: tools venv localstack-venv ministack-venv check-node
+install: tools venv localstack-venv ministack-venv check-node influxdb
+
+# influxd, which services/timeseries_writer/tests/test_readers.py starts on 127.0.0.1 to hold the InfluxDB
+# reader to DuckDB's answers: Debian's influxdb package (1.x, which serves InfluxQL), installed with apt-get
+# when missing (as root, or through sudo).
+influxdb:
+	@if ! command -v influxd >/dev/null 2>&1; then \
+		echo "install: influxdb (influxd) with apt-get"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends influxdb >/dev/null \
+			|| { echo "install: could not apt-get install influxdb; install influxd (InfluxDB 1.x) yourself" >&2; exit 1; }; \
+	fi
 
 tools:
 	@if [ ! -x "$(UV)" ] || [ "$$($(UV) --version 2>/dev/null | cut -d' ' -f2)" != "$(UV_VERSION)" ]; then \

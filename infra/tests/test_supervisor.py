@@ -183,3 +183,33 @@ def _responds(url: str) -> bool:
         return _healthz(url) == 200
     except httpx.HTTPError:
         return False
+
+
+def test_replicas_get_data_folders_of_their_own_when_asked(
+    tmp_path: Path, tiny_manifest: Callable[..., ServiceManifest], tiny_env: dict[str, str]
+) -> None:
+    """``own_data_dirs``: each replica of that service has a folder (as separate tasks); others share one."""
+    sup = Supervisor(
+        data_dir=tmp_path,
+        base_env=BASE_ENV,
+        launcher=TINY,
+        health_timeout_s=10,
+        stop_timeout_s=5,
+        own_data_dirs={"alpha"},
+    )
+    try:
+        sup.start(
+            [ServiceSpec(manifest=tiny_manifest(n), env=tiny_env) for n in ("alpha", "beta")],
+            replicas={"alpha": 3, "beta": 2},
+        )
+        services = tmp_path / "services"
+        dirs = [
+            json.loads(p.read_text())["TRIBUTARY_DATA_DIR"]
+            for p in sorted(services.glob("alpha*/env.*.json"))
+        ]
+        assert dirs == [str(services / "alpha"), str(services / "alpha.1"), str(services / "alpha.2")]
+        beta = {json.loads(p.read_text())["TRIBUTARY_DATA_DIR"] for p in services.glob("beta*/env.*.json")}
+        assert beta == {str(services / "beta")}
+        assert len(list((services / "beta").glob("env.*.json"))) == 2
+    finally:
+        sup.stop()

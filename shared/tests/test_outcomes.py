@@ -6,6 +6,7 @@ import random
 
 from shared.errors import ContractError, RetryableError
 from shared.failure import Failure
+from shared.idempotency import IdConflict
 from shared.messages import Message
 from shared.outcomes import RetryPolicy, sort_outcomes
 
@@ -67,3 +68,11 @@ def test_handled_messages_are_done() -> None:
     """A message without an error is done."""
     outcomes = sort_outcomes([(_message(), None)], service="s", policy=RetryPolicy())
     assert len(outcomes.done) == 1 and not outcomes.retry and not outcomes.dead
+
+
+def test_a_permanent_error_may_name_a_more_precise_reason() -> None:
+    """An id conflict is dead-lettered with reason ``id_conflict`` (the subclass's ``reason``)."""
+    outcomes = sort_outcomes([(_message(), IdConflict("id reused"))], service="s", policy=RetryPolicy())
+    [letter] = outcomes.dead
+    assert (failure := letter.failure)
+    assert (failure.reason, failure.error_type) == ("id_conflict", "IdConflict")

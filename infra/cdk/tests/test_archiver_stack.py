@@ -1,4 +1,4 @@
-"""archiver's stack: the archive bucket, its Glue table, and a role that can write only there."""
+"""archiver's stack: the archive bucket, its Glue table, its ledger table, a role that writes only there."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from contracts.tables import contract_tables
+from shared.idempotency.dynamodb import DynamoLedger
 from tributary.lake.glue import DT_RANGE, presto_view_text, raw_columns, views
 from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
 
@@ -102,9 +103,65 @@ def test_role_can_put_objects_only_in_its_bucket(archiver: Template) -> None:
     ]
 
 
-def test_environment_names_the_bucket(archiver: Template) -> None:
+def test_environment_names_the_bucket_and_the_ledger_table(archiver: Template) -> None:
     bucket_id, _ = _archive_bucket(archiver)
-    assert container_env(archiver)["TRIBUTARY_BUCKET"] == {"Ref": bucket_id}
+    (table_id,) = resources(archiver, "AWS::DynamoDB::Table")
+    env = container_env(archiver)
+    assert env["TRIBUTARY_BUCKET"] == {"Ref": bucket_id}
+    assert env["TRIBUTARY_STATE_BACKEND"] == "dynamodb"
+    assert env["TRIBUTARY_STATE_TABLE"] == {"Ref": table_id}
+
+
+class RecordingDynamo:
+    """Just enough of a DynamoDB client to record what ``ensure_table`` creates."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, Any] = {}
+        self.ttl: dict[str, Any] = {}
+
+    def create_table(self, **kwargs: Any) -> None:
+        self.created = kwargs
+
+    def get_waiter(self, name: str) -> Any:
+        class Waiter:
+            def wait(self, **kwargs: Any) -> None:
+                pass
+
+        return Waiter()
+
+    def update_time_to_live(self, **kwargs: Any) -> None:
+        self.ttl = kwargs["TimeToLiveSpecification"]
+
+
+def test_ledger_table_matches_what_the_ledger_creates_with_pitr_and_the_core_key(archiver: Template) -> None:
+    """Key, TTL and billing equal DynamoLedger.ensure_table's; PITR on, the core key, kept on delete."""
+    client = RecordingDynamo()
+    DynamoLedger(client=client, table="t").ensure_table()
+    (table,) = resources(archiver, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["KeySchema"] == client.created["KeySchema"]
+    assert props["AttributeDefinitions"] == client.created["AttributeDefinitions"]
+    assert props["TimeToLiveSpecification"] == client.ttl
+    assert props["BillingMode"] == client.created["BillingMode"]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert "corekeyarn" in str(props["SSESpecification"]["KMSMasterKeyId"])
+    assert props["TableName"] == "tributary-archiver-ledger"
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_role_uses_the_ledger_table_only_for_the_ledger_calls(archiver: Template) -> None:
+    """BatchGetItem, PutItem and DeleteItem on the ledger table, nothing else in DynamoDB."""
+    (table_id,) = resources(archiver, "AWS::DynamoDB::Table")
+    statements = role_statements(archiver, "TaskRole")
+    dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
+    assert dynamo == [
+        {
+            "Action": ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+        }
+    ]
 
 
 def _glue_tables(template: Template) -> dict[str, dict[str, Any]]:

@@ -38,14 +38,17 @@ def test_table_keeps_24_hours_in_memory_and_a_year_on_magnetic(series: Template)
 
 
 def test_role_writes_records_to_its_table_only(series: Template) -> None:
-    """WriteRecords on the table; DescribeEndpoints (resource '*' is all IAM allows for it)."""
+    """WriteRecords and Select (the read API) on the table; DescribeEndpoints (resource '*' is all IAM
+    allows for it)."""
     (table_id,) = resources(series, "AWS::Timestream::Table")
     timestream = {
-        actions_of(s)[0]: s["Resource"]
+        action: s["Resource"]
         for s in role_statements(series, "TaskRole")
-        if any(a.startswith("timestream:") for a in actions_of(s))
+        for action in actions_of(s)
+        if action.startswith("timestream:")
     }
     assert timestream == {
+        "timestream:Select": {"Fn::GetAtt": [table_id, "Arn"]},
         "timestream:WriteRecords": {"Fn::GetAtt": [table_id, "Arn"]},
         "timestream:DescribeEndpoints": "*",
     }

@@ -17,7 +17,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -72,6 +72,8 @@ class Stack:
         bucket: the archive bucket (default: a unique ``tributary-archive-<hex>``).
         service_env: extra environment per service name (tuning knobs); wins over the stack's.
         replicas: processes per service name (default 1).
+        own_data_dirs: services whose replicas each get their own data folder, as separate tasks (hosts) have;
+            by default a service's replicas share one (see :class:`~tributary.supervisor.Supervisor`).
         python: the interpreter that runs services (default: this one).
         launcher: what it runs, followed by the service name (default: ``-m shared.run``).
         health_timeout_s, stop_timeout_s: passed to the :class:`~tributary.supervisor.Supervisor`.
@@ -96,6 +98,7 @@ class Stack:
         region: str = REGION,
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         replicas: Mapping[str, int] | None = None,
+        own_data_dirs: Collection[str] = (),
         python: Path | None = None,
         launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
@@ -114,6 +117,7 @@ class Stack:
         self.region = region
         self._service_env = {k: dict(v) for k, v in (service_env or {}).items()}
         self._replicas = dict(replicas or {})
+        self._own_data_dirs = tuple(own_data_dirs)
         self._python = python
         self._launcher = tuple(launcher)
         self._health_timeout_s = health_timeout_s
@@ -181,6 +185,7 @@ class Stack:
                 launcher=self._launcher,
                 health_timeout_s=self._health_timeout_s,
                 stop_timeout_s=self._stop_timeout_s,
+                own_data_dirs=self._own_data_dirs,
             )
             self._exit.callback(supervisor.stop)
             self._supervisor = supervisor

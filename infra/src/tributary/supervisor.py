@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +94,9 @@ class Supervisor:
         launcher: what ``python`` runs, followed by the service name (default: the services' entry point).
         health_timeout_s: how long a process may take to answer ``/healthz``.
         stop_timeout_s: how long processes may drain after SIGTERM before SIGKILL.
+        own_data_dirs: services whose replicas each get a data folder of their own, as separate tasks have
+            (replica 0 ``services/<name>``, replica ``n`` ``services/<name>.<n>``); the others' replicas
+            share ``services/<name>``, as processes on one host do.
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class Supervisor:
         launcher: Sequence[str] = LAUNCHER,
         health_timeout_s: float = 30.0,
         stop_timeout_s: float = 20.0,
+        own_data_dirs: Collection[str] = (),
     ) -> None:
         self.data_dir = data_dir
+        self._own_data_dirs = frozenset(own_data_dirs)
         self.python = python or Path(sys.executable)
         self._launcher = tuple(launcher)
         self._base_env = dict(base_env)
@@ -122,7 +127,8 @@ class Supervisor:
         return {name: list(procs) for name, procs in self._procs.items()}
 
     def _environment(self, spec: ServiceSpec, replica: int, port: int) -> dict[str, str]:
-        service_dir = self.data_dir / "services" / spec.name
+        suffix = f".{replica}" if replica and spec.name in self._own_data_dirs else ""
+        service_dir = self.data_dir / "services" / f"{spec.name}{suffix}"
         service_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "VIRTUAL_ENV"}
         env.update(self._base_env)

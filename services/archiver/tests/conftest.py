@@ -1,29 +1,45 @@
-"""Fixtures for archiver's tests: a hand-moved clock, both idempotency ledgers, and moto's in-process AWS."""
+"""Fixtures for archiver's tests: a hand-moved clock, every idempotency ledger, and moto's in-process AWS."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from archiver.testing import InMemoryArchiveStore
-from shared.idempotency import IdempotencyLedger, SqliteLedger
+from shared.idempotency import IdempotencyLedger
+from shared.idempotency.dynamodb import DynamoLedger
+from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
 from shared.testkit.envelopes import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    """Epoch time moved by hand (moto expires DynamoDB items by TTL against the real time)."""
+    return FakeClock(start=float(int(time.time())))
 
 
-@pytest.fixture(params=["in-memory", "sqlite"])
+@pytest.fixture(params=["in-memory", "sqlite", "dynamodb"])
 def ledger(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> Iterator[IdempotencyLedger]:
-    """Each ledger implementation in turn, on the test's clock."""
+    """Each ledger implementation in turn (DynamoDB on moto), on the test's clock."""
     if request.param == "in-memory":
         yield InMemoryLedger(clock=clock)
+        return
+    if request.param == "dynamodb":
+        request.getfixturevalue("aws")
+        dynamo = DynamoLedger(
+            client=boto3.client("dynamodb", region_name="us-east-1"),
+            table="ledger",
+            window_s=30 * 24 * 3600,  # longer than any test moves the clock
+            clock=clock,
+        )
+        dynamo.ensure_table()
+        yield dynamo
         return
     sqlite = SqliteLedger(tmp_path / "ledger.sqlite3", clock=clock)
     yield sqlite

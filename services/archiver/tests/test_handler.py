@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
-from archiver.domain import decode, encode, object_key, partition_of
+from archiver.domain import content_digest, decode, encode, object_key, partition_of
 from archiver.handler import ArchiveWriter
+from archiver.ports import WriteOutcomeUnknown
 from archiver.testing import InMemoryArchiveStore
 from contracts import Envelope
-from shared.errors import ContractError, RetryableError, StoreUnavailable
-from shared.idempotency import IdempotencyLedger
+from shared.errors import ContractError, PermanentError, RetryableError, StoreUnavailable
+from shared.idempotency import IdConflict, IdempotencyLedger
+from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
 from shared.testkit.envelopes import FakeClock, envelope
 
@@ -42,6 +45,10 @@ def _writer(store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeC
 
 def _events(*ids: str, type_: str = "sensor.reading", time: str = "2025-06-01T00:10:00Z") -> list[Envelope]:
     return [envelope(type_, id=id_, time=time) for id_ in ids]
+
+
+def _digests(events: list[Envelope]) -> dict[str, str]:
+    return {e.id: content_digest(e) for e in events}
 
 
 def _archived(store: InMemoryArchiveStore) -> dict[str, list[str]]:
@@ -138,7 +145,7 @@ def test_a_crash_after_the_write_is_settled_by_the_object_in_the_store(
     """Claimed and written but never completed: busy during the lease, then found in the store and skipped."""
     batch = _events("a", "b")
     crashed_key = _key(batch[0], "crashed")
-    ledger.claim(["a", "b"], location=crashed_key, lease_s=LEASE_S, landed=store.exists)
+    ledger.claim(_digests(batch), location=crashed_key, lease_s=LEASE_S, landed=store.exists)
     store.put(crashed_key, encode(batch))  # ... and the process dies before ledger.complete()
     writer = _writer(store, ledger, clock)
 
@@ -160,7 +167,7 @@ def test_a_crash_before_the_write_is_taken_over_after_the_lease(
 ) -> None:
     """Claimed but never written: once the lease runs out, the next writer writes the events."""
     batch = _events("a", "b")
-    ledger.claim(["a", "b"], location=_key(batch[0], "crashed"), lease_s=LEASE_S, landed=store.exists)
+    ledger.claim(_digests(batch), location=_key(batch[0], "crashed"), lease_s=LEASE_S, landed=store.exists)
     clock.advance(LEASE_S + 1)
     assert _writer(store, ledger, clock)(batch) == {}
     assert _archived(store) == {_key(batch[0], "flush-1"): ["a", "b"]}
@@ -171,7 +178,7 @@ def test_ids_another_writer_holds_are_retried_later_and_only_those(
 ) -> None:
     """Ids claimed by another writer within its lease fail as retryable; the rest of the batch is written."""
     other = _key(_events("x")[0], "other-replica")
-    ledger.claim(["a", "b"], location=other, lease_s=LEASE_S, landed=store.exists)
+    ledger.claim(_digests(_events("a", "b")), location=other, lease_s=LEASE_S, landed=store.exists)
     writer = _writer(store, ledger, clock)
     failures = writer(_events("a", "b", "c", "d"))
     assert set(failures) == {"a", "b"}
@@ -189,7 +196,7 @@ def test_an_outage_while_checking_an_earlier_write_fails_the_batch(
     """If the store cannot say whether a crashed write landed, the whole batch fails as retryable."""
     batch = _events("a", "b")
     crashed_key = _key(batch[0], "crashed")
-    ledger.claim(["a"], location=crashed_key, lease_s=LEASE_S, landed=store.exists)
+    ledger.claim(_digests(batch[:1]), location=crashed_key, lease_s=LEASE_S, landed=store.exists)
     store.put(crashed_key, encode(batch[:1]))
     clock.advance(LEASE_S + 1)
     store.down = True
@@ -201,10 +208,16 @@ def test_an_outage_while_checking_an_earlier_write_fails_the_batch(
     assert _archived(store) == {crashed_key: ["a"], _key(batch[0], "flush-2"): ["b"]}
 
 
+@pytest.mark.parametrize("kind", ["in-memory", "sqlite"])
 def test_the_ledger_forgets_archived_ids_after_the_window_pruning_at_most_hourly(
-    store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeClock
+    store: InMemoryArchiveStore, kind: str, clock: FakeClock, tmp_path: Path
 ) -> None:
-    """Ids older than the dedupe window are pruned, but pruning runs only once an hour."""
+    """Ids older than the dedupe window are pruned, but pruning runs only once an hour (DynamoDB: TTL)."""
+    ledger: IdempotencyLedger = (
+        InMemoryLedger(clock=clock)
+        if kind == "in-memory"
+        else SqliteLedger(tmp_path / "l.sqlite3", clock=clock)
+    )
     writer = _writer(store, ledger, clock)
     batch = _events("a")
     writer(batch)
@@ -243,3 +256,60 @@ def test_an_event_whose_data_breaks_its_contract_alone_is_refused(
     assert "data.value" in str(failures["stringly"]) and "21.5" not in str(failures["stringly"])
     assert "archive.note" in str(failures["unknown"])
     assert [ids for ids in _archived(store).values()] == [["good"]]
+
+
+def test_an_id_resent_with_other_content_is_a_conflict_and_an_identical_resend_is_skipped(
+    store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeClock
+) -> None:
+    """Same id, other data: IdConflict (permanent, reason id_conflict); same id and data: skipped quietly."""
+    writer = _writer(store, ledger, clock)
+    [a] = _events("a")
+    writer([a])
+    resent = a.model_copy(update={"ingested_at": a.ingested_at.replace(year=2030), "trace": "Root=1-x"})
+    changed = a.model_copy(update={"data": {**a.data, "value": -1}})
+    failures = writer([resent, *_events("b")])
+    assert failures == {}
+    failures = writer([changed])
+    assert list(failures) == ["a"] and isinstance(failures["a"], IdConflict)
+    assert isinstance(failures["a"], PermanentError) and IdConflict.reason == "id_conflict"
+    assert sorted(i for ids in _archived(store).values() for i in ids) == ["a", "b"]
+
+
+def test_a_put_that_landed_despite_its_error_is_completed_not_rewritten(
+    store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeClock
+) -> None:
+    """A PutObject that timed out but landed is found by HEAD: the batch succeeds and nothing is rewritten."""
+    writer = _writer(store, ledger, clock)
+    store.put_error, store.lands_despite_error = WriteOutcomeUnknown("read timeout"), True
+    assert writer(_events("a", "b")) == {}
+    store.put_error = None
+    clock.advance(LEASE_S * 10)
+    assert writer(_events("a", "b")) == {}
+    assert store.puts == 1 and list(_archived(store).values()) == [["a", "b"]]
+
+
+def test_a_put_with_an_unknown_outcome_keeps_its_claim_until_the_lease_ends(
+    store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeClock
+) -> None:
+    """Timed out and not (yet) in the store: the claim is kept, so a retry waits for the lease, then asks."""
+    writer = _writer(store, ledger, clock)
+    store.put_error = WriteOutcomeUnknown("read timeout")
+    failures = writer(_events("a"))
+    assert list(failures) == ["a"]
+    store.put_error = None
+    assert "another writer" in str(writer(_events("a"))["a"]), "the claim is still held"
+    clock.advance(LEASE_S + 1)
+    assert writer(_events("a")) == {}
+    assert list(_archived(store).values()) == [["a"]]
+
+
+def test_a_definite_put_failure_releases_the_claim_at_once(
+    store: InMemoryArchiveStore, ledger: IdempotencyLedger, clock: FakeClock
+) -> None:
+    """The store said no (and HEAD confirms nothing landed): a retry writes at once."""
+    writer = _writer(store, ledger, clock)
+    store.put_error = RetryableError("SlowDown")
+    assert list(writer(_events("a"))) == ["a"]
+    store.put_error = None
+    assert writer(_events("a")) == {}
+    assert list(_archived(store).values()) == [["a"]]

@@ -9,7 +9,9 @@ import pytest
 
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
+from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
+from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
 from timeseries_writer.bootstrap import SeriesSettings, build, build_store
 from timeseries_writer.handler import SeriesWriter
 
@@ -44,10 +46,13 @@ def test_the_defaults_are_the_embedded_store_and_the_retention_window(env: Path)
 
 
 def test_timestream_is_chosen_by_the_environment(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``TRIBUTARY_STORE=timestream`` writes to Timestream and serves no reader."""
+    """``TRIBUTARY_STORE=timestream`` writes to Timestream and reads through its query API."""
     monkeypatch.setenv("TRIBUTARY_STORE", "timestream")
     built = build_store(SeriesSettings())  # type: ignore[call-arg]
-    assert isinstance(built.store, TimestreamSeriesStore) and built.reader is None
+    assert isinstance(built.store, TimestreamSeriesStore)
+    reader = vars(built.reader)["_port"]  # inside its tracing wrapper
+    assert isinstance(reader, TimestreamSeriesReader)
+    assert reader._client.meta.service_model.service_name == "timestream-query"
     assert not (env / "series.duckdb").exists()
 
 
@@ -60,6 +65,21 @@ def test_influx_gets_its_token_as_a_header(env: Path, monkeypatch: pytest.Monkey
     built = build_store(settings)
     assert isinstance(built.store, InfluxSeriesStore)
     assert built.store._client.headers["Authorization"] == "Token s3cret"
+    built.close()
+
+
+def test_influx_reads_with_the_reader_token_from_the_bucket_database(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader has its own token (read-only), and queries the bucket's DBRP database by default."""
+    monkeypatch.setenv("TRIBUTARY_STORE", "influx")
+    monkeypatch.setenv("TRIBUTARY_INFLUX_TOKEN", "writer")
+    monkeypatch.setenv("TRIBUTARY_INFLUX_READER_TOKEN", "reader")
+    built = build_store(SeriesSettings())  # type: ignore[call-arg]
+    reader = vars(built.reader)["_port"]  # inside its tracing wrapper
+    assert isinstance(reader, InfluxSeriesReader)
+    assert reader._client.headers["Authorization"] == "Token reader"
+    assert reader._params["db"] == "series"
     built.close()
 
 

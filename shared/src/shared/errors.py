@@ -39,7 +39,12 @@ class StoreUnavailable(RetryableError):
 
 
 class PermanentError(TributaryError):
-    """A failure that no retry can fix: dead-letter with the reason."""
+    """A failure that no retry can fix: dead-letter with the reason.
+
+    ``reason`` is the DLQ's ``tributary.reason`` attribute; subclasses name a more precise one.
+    """
+
+    reason: str = "permanent"
 
 
 class ContractError(PermanentError):

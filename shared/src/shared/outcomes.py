@@ -65,7 +65,7 @@ def sort_outcomes(
         elif isinstance(error, StoreUnavailable):
             outcomes.unavailable.append((message, error))
         elif isinstance(error, PermanentError):
-            outcomes.dead.append(dead_letter(message, error, service=service, reason="permanent"))
+            outcomes.dead.append(dead_letter(message, error, service=service, reason=error.reason))
         elif message.receive_count >= policy.max_attempts:
             outcomes.dead.append(dead_letter(message, error, service=service, reason="retries_exhausted"))
         else:

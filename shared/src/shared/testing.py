@@ -10,12 +10,13 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate
 
 from shared.failure import limit_violations
-from shared.idempotency import Claim, Landed, LedgerRow, decide
+from shared.idempotency import Claim, Landed, LedgerRow
+from shared.idempotency.decide import ask_landed, decide
 from shared.messages import DeadLetter, Message
 
 
@@ -143,22 +144,32 @@ class InMemoryLedger:
         self._clock = clock
         self.rows: dict[str, LedgerRow] = {}
 
-    def claim(self, ids: Sequence[str], *, location: str, lease_s: float, landed: Landed) -> Claim:
+    def claim(self, ids: Mapping[str, str], *, location: str, lease_s: float, landed: Landed) -> Claim:
         now = self._clock()
-        claim, assign, landed_elsewhere = decide(
-            ids, self.rows, location=location, lease_s=lease_s, landed=landed, now=now
-        )
-        for id_ in assign:
-            self.rows[id_] = LedgerRow(location, False, now)
-        for id_ in landed_elsewhere:
-            self.rows[id_] = LedgerRow(self.rows[id_].location, True, now)
-        return claim
+        decision = decide(ids, self.rows, location=location, lease_s=lease_s, now=now)
+        for id_ in decision.fresh:
+            self.rows[id_] = LedgerRow(location, False, now, ids[id_])
+        try:
+            verdicts = ask_landed(decision.stale, landed)  # as the real ledgers do: no claim held meanwhile
+        except BaseException:
+            self.release(location)
+            raise
+        for id_, row in decision.stale.items():
+            if self.rows.get(id_) != row:
+                decision.busy.append(id_)
+            elif verdicts[row.location]:
+                self.rows[id_] = LedgerRow(row.location, True, now, row.digest)
+                decision.done.append(id_)
+            else:
+                self.rows[id_] = LedgerRow(location, False, now, ids[id_])
+                decision.fresh.append(id_)
+        return Claim(fresh=decision.fresh, done=decision.done, busy=decision.busy, conflict=decision.conflict)
 
     def complete(self, location: str) -> None:
         now = self._clock()
         for id_, row in self.rows.items():
             if row.location == location:
-                self.rows[id_] = LedgerRow(location, True, now)
+                self.rows[id_] = LedgerRow(location, True, now, row.digest)
 
     def release(self, location: str) -> None:
         for id_ in [i for i, row in self.rows.items() if row.location == location and not row.done]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from archiver.adapters.s3 import S3ArchiveStore
 from archiver.handler import ArchiveWriter
 from archiver.manifest import MANIFEST
 from shared import aws
-from shared.idempotency import SqliteLedger
+from shared.idempotency import IdempotencyLedger
+from shared.idempotency.dynamodb import DynamoLedger
+from shared.idempotency.sqlite import SqliteLedger
 from shared.observe import traced
 from shared.service import Service
 from shared.settings import WorkerSettings
@@ -16,7 +20,13 @@ from shared.sqs import SqsQueue
 
 
 class ArchiverSettings(WorkerSettings):
-    """archiver's settings (``TRIBUTARY_*``): big, slow-filling batches make few, large objects."""
+    """archiver's settings (``TRIBUTARY_*``): big, slow-filling batches make few, large objects.
+
+    The idempotency ledger is the service's state table (``TRIBUTARY_STATE_BACKEND``,
+    ``TRIBUTARY_STATE_TABLE``), which the local stack and the CDK app set as for every service whose
+    manifest declares ``state_table``: DynamoDB where the endpoint serves it (AWS, MiniStack), so every task
+    and Lambda environment shares one ledger; else a SQLite file under the data folder (one host).
+    """
 
     service: str = MANIFEST.name
     bucket: str
@@ -25,13 +35,29 @@ class ArchiverSettings(WorkerSettings):
     batch_max_bytes: int = 8 * 1024 * 1024
     batch_max_wait_ms: int = 5000
     dedupe_window_s: float = Field(default=7 * 24 * 3600, ge=60)
+    state_backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    state_table: str = "tributary-archiver-ledger"
+    state_table_create: bool = False
+
+
+def build_ledger(settings: ArchiverSettings) -> IdempotencyLedger:
+    """The configured ledger, its client built here."""
+    if settings.state_backend == "dynamodb":
+        ledger = DynamoLedger(
+            client=aws.client("dynamodb"), table=settings.state_table, window_s=settings.dedupe_window_s
+        )
+        if settings.state_table_create:
+            ledger.ensure_table()
+        return ledger
+    return SqliteLedger(settings.data_dir / "ledger.sqlite3")
 
 
 def build(settings: ArchiverSettings) -> Service:
-    """The queue and the batch handler, wired to SQS, S3 and the ledger file."""
+    """The queue and the batch handler, wired to SQS, S3 and the ledger."""
+    on_dynamodb = settings.state_backend == "dynamodb"
     writer = ArchiveWriter(
         store=traced(S3ArchiveStore(client=aws.client("s3"), bucket=settings.bucket), store="S3", aws=True),
-        ledger=traced(SqliteLedger(settings.data_dir / "ledger.sqlite3"), store="SQLite"),
+        ledger=traced(build_ledger(settings), store="DynamoDB" if on_dynamodb else "SQLite", aws=on_dynamodb),
         lease_s=settings.visibility_timeout_s,
         dedupe_window_s=settings.dedupe_window_s,
     )

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from contracts import Envelope, UnknownContractError, validate_data
+from shared.idempotency import canonical_digest
 
 PREFIX = "events"
 
@@ -82,6 +83,12 @@ def object_key(partition: Partition, flush_id: str) -> str:
             f"{_segment(flush_id)}.ndjson.gz",
         ]
     )
+
+
+def content_digest(event: Envelope) -> str:
+    """The digest the ledger keeps per id: what the producer sent (``ingested_at`` and ``trace`` are the
+    platform's stamps, which differ between two sends of the same event, so they are left out)."""
+    return canonical_digest(event.model_dump(mode="json", exclude={"ingested_at", "trace"}))
 
 
 def encode(events: Sequence[Envelope]) -> bytes:

@@ -1,4 +1,4 @@
-"""archiver's manifest: it consumes every event on the bus."""
+"""archiver's manifest: it consumes every event on the bus; its idempotency ledger is its state table."""
 
 from __future__ import annotations
 
@@ -10,4 +10,5 @@ MANIFEST = ServiceManifest(
     settings="archiver.bootstrap:ArchiverSettings",
     consumes=(Subscription(type="*"),),
     queue=QueueSettings(visibility_timeout_s=120),
+    state_table=True,
 )

@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from archiver.adapters.s3 import S3ArchiveStore
 from archiver.domain import decode, encode
+from archiver.ports import WriteOutcomeUnknown
 from shared.errors import RetryableError
 from shared.testkit.envelopes import envelope
 
@@ -113,3 +114,40 @@ def test_an_unreachable_store_is_retryable() -> None:
         with pytest.raises(RetryableError) as caught:
             call()
         assert isinstance(caught.value.__cause__, BotoCoreError)
+
+
+def test_a_put_that_times_out_after_sending_has_an_unknown_outcome() -> None:
+    """A read timeout on put (S3 may have stored it) raises WriteOutcomeUnknown, a RetryableError."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client = boto3.session.Session().client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=f"http://127.0.0.1:{server.getsockname()[1]}",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1),
+        )
+        with pytest.raises(WriteOutcomeUnknown, match="may have failed") as caught:
+            S3ArchiveStore(client=client, bucket=BUCKET).put(KEY, b"x")  # accepted, never answered
+    assert isinstance(caught.value, RetryableError)
+    assert isinstance(caught.value.__cause__, BotoCoreError)
+
+
+def test_a_put_that_never_connects_is_a_definite_failure() -> None:
+    """Nothing listening: the put surely did not land, so it is a plain RetryableError."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = boto3.session.Session().client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1),
+    )
+    with pytest.raises(RetryableError) as caught:
+        S3ArchiveStore(client=client, bucket=BUCKET).put(KEY, b"x")
+    assert not isinstance(caught.value, WriteOutcomeUnknown)

@@ -40,6 +40,10 @@ class GraphWriterSettings(WorkerSettings):
     graph_name: str = Field(default="tributary", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     graph_rows_per_call: int = Field(default=200, ge=100, le=200)
     falkordb_appendfsync: Literal["always", "everysec"] = "always"
+    # A stalled server raises RetryableError after the socket timeout instead of hanging the worker. It is
+    # above the adapter's server-side query limit (30 s), so a slow but live query is never cut short.
+    falkordb_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    falkordb_socket_timeout_s: float = Field(default=40.0, gt=0, le=600)
     neptune_endpoint: str | None = None
 
     def lambda_refusal(self) -> str | None:
@@ -68,7 +72,11 @@ def build_store(settings: GraphWriterSettings) -> tuple[CypherGraphStore, Callab
     server = EmbeddedFalkorServer(settings.data_dir / "falkordb", appendfsync=settings.falkordb_appendfsync)
     server.start_or_attach()  # replicas share one server: the first owns it
     try:
-        db = FalkorDB(**server.client_kwargs())
+        db = FalkorDB(
+            **server.client_kwargs(),
+            socket_connect_timeout=settings.falkordb_connect_timeout_s,
+            socket_timeout=settings.falkordb_socket_timeout_s,
+        )
         store = FalkorGraphStore(
             graph=db.select_graph(settings.graph_name), rows_per_call=settings.graph_rows_per_call
         )

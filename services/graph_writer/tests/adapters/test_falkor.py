@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -81,3 +85,51 @@ def test_a_server_that_is_down_is_retryable(stopped_server: FalkorDB) -> None:
         store.write(batch_of([trade("t1", ("p1", "LAL", "BOS"))]))
     with pytest.raises(RetryableError):
         store.node("player:p1")
+
+
+@pytest.fixture
+def paused_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedFalkorServer]:
+    """A server of its own (the test pauses it), continued and stopped afterwards whatever happens."""
+    server = EmbeddedFalkorServer(tmp_path_factory.mktemp("paused"))
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.pid is not None:
+            os.kill(server.pid, signal.SIGCONT)
+        server.stop()
+
+
+def test_a_stalled_server_raises_retryable_within_the_socket_timeout(
+    paused_server: EmbeddedFalkorServer,
+) -> None:
+    """SIGSTOP the server: a write raises RetryableError after the client's socket timeout, not never."""
+    timeout_s = 2.0
+    db = FalkorDB(**paused_server.client_kwargs(), socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    store = FalkorGraphStore(graph=db.select_graph("g"))
+    store.ensure_indexes()
+    pid = paused_server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        result: dict[str, BaseException | float] = {}
+
+        def call() -> None:
+            started = time.monotonic()
+            try:
+                store.write(batch_of([trade("t1", ("p1", "LAL", "BOS"))]))
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread to assert on
+                result["error"] = exc
+            result["s"] = time.monotonic() - started
+
+        worker = threading.Thread(target=call, daemon=True)
+        worker.start()
+        worker.join(timeout=60)  # a generous deadline: without a socket timeout the call never returns
+        assert not worker.is_alive(), "the store call hung on the paused server"
+        assert isinstance(result.get("error"), RetryableError), result
+        assert "unreachable" in str(result["error"])
+        assert isinstance(result["s"], float) and result["s"] < 30, "raised, but not within the timeout"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    store.write(batch_of([trade("t1", ("p1", "LAL", "BOS"))]))  # the server is back: writes succeed
+    db.close()

@@ -10,8 +10,8 @@
   ``limit`` caps the buckets returned.
 
 Every 422 has FastAPI's shape (``{"detail": [{"loc": ["query", <param>], "msg": …}]}``). A store that cannot
-answer now is a 503; a deployment whose store has no reader here (Timestream, InfluxDB: query them with
-their own tools) answers 501.
+answer now is a 503. Every store has a reader (DuckDB, InfluxDB, Timestream: ``tests/test_readers.py``
+holds them to the same answers); an app built without one answers 501.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The only place timeseries_writer reads settings and builds clients.
 
-``TRIBUTARY_STORE`` picks the series store: ``duckdb`` (default: a file under ``TRIBUTARY_DATA_DIR``, also
-serving the read API), ``timestream`` (Timestream for LiveAnalytics) or ``influx`` (Timestream for
-InfluxDB).
+``TRIBUTARY_STORE`` picks the series store: ``duckdb`` (default: a file under ``TRIBUTARY_DATA_DIR``),
+``timestream`` (Timestream for LiveAnalytics) or ``influx`` (Timestream for InfluxDB). Every store serves
+the read API: DuckDB itself, Timestream through its query API, InfluxDB through InfluxQL (``/query``) with
+the reader's own token (``TRIBUTARY_INFLUX_READER_TOKEN``; the writer's token may only write).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.influx import InfluxSeriesStore
+from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
 from timeseries_writer.adapters.timestream import TimestreamSeriesStore
+from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
 from timeseries_writer.api import QueryLimits, create_app
 from timeseries_writer.domain import TimeWindow
 from timeseries_writer.handler import SeriesWriter
@@ -53,6 +56,8 @@ class SeriesSettings(WorkerSettings):
     influx_org: str = "tributary"
     influx_bucket: str = "series"
     influx_token: SecretStr = SecretStr("")
+    influx_reader_token: SecretStr = SecretStr("")
+    influx_database: str | None = None  # the v1 API's db (DBRP mapping) for reads; default the bucket
     max_past_s: int = Field(default=RETENTION.magnetic_store_days * 86_400, ge=60)
     max_future_s: int = Field(default=15 * 60, ge=0)
     query_max_buckets: int = Field(default=10_000, ge=1, le=1_000_000)
@@ -65,11 +70,10 @@ class SeriesSettings(WorkerSettings):
 
 @dataclass(frozen=True, kw_only=True)
 class BuiltStore:
-    """The configured store, the reader the read API queries (only an embedded store serves reads), and
-    how to release it."""
+    """The configured store, the reader the read API queries, and how to release them."""
 
     store: SeriesStore
-    reader: SeriesReader | None
+    reader: SeriesReader
     close: Callable[[], None]
 
 
@@ -81,7 +85,13 @@ def build_store(settings: SeriesSettings) -> BuiltStore:
             database=settings.timestream_database,
             table=settings.timestream_table,
         )
-        return BuiltStore(store=timestream, reader=None, close=lambda: None)
+        reader = TimestreamSeriesReader(
+            client=aws.client("timestream-query"),
+            database=settings.timestream_database,
+            table=settings.timestream_table,
+        )
+        traced_reader = traced(reader, store="Timestream", aws=True)
+        return BuiltStore(store=timestream, reader=traced_reader, close=lambda: None)
     if settings.store == "influx":
         client = httpx.Client(
             base_url=settings.influx_url,
@@ -89,7 +99,19 @@ def build_store(settings: SeriesSettings) -> BuiltStore:
             timeout=httpx.Timeout(30, connect=5),
         )
         influx = InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
-        return BuiltStore(store=influx, reader=None, close=client.close)
+        reading = httpx.Client(  # its own token: the writer's may only write, the reader's only read
+            base_url=settings.influx_url,
+            headers={"Authorization": f"Token {settings.influx_reader_token.get_secret_value()}"},
+            timeout=httpx.Timeout(30, connect=5),
+        )
+        database = settings.influx_database or settings.influx_bucket
+        influx_reader = InfluxSeriesReader(client=reading, database=database)
+
+        def close() -> None:
+            client.close()
+            reading.close()
+
+        return BuiltStore(store=influx, reader=traced(influx_reader, store="InfluxDB"), close=close)
     duck = DuckDBSeriesStore(
         settings.data_dir / settings.duckdb_file, memory_limit=settings.duckdb_memory_limit
     )

@@ -1,8 +1,10 @@
 """S3 adapter of :class:`~archiver.ports.ArchiveStore`.
 
-Every failure is :class:`~shared.errors.StoreUnavailable`: the archiver writes objects it encoded itself,
-so a failing put (throttling, 5xx, timeouts, a missing bucket or permission) is the store's or the
-deployment's problem, never the events'; the worker holds them until S3 takes them again.
+A put that S3 answered with an error, or that never connected, did not store the object: a definite
+:class:`~shared.errors.StoreUnavailable` (not the events' fault, so the worker holds them). One whose
+connection timed out or closed after the request was sent may have stored it
+(:class:`~archiver.ports.WriteOutcomeUnknown`). The client's connect and read timeouts come from
+:func:`shared.aws.client`; botocore's own retries of a put go to the same key with the same body.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as NotConnected
 
+from archiver.ports import WriteOutcomeUnknown
 from shared.errors import StoreUnavailable
 
 
@@ -28,8 +32,10 @@ class S3ArchiveStore:
             self._client.put_object(
                 Bucket=self._bucket, Key=key, Body=body, ContentType="application/x-ndjson+gzip"
             )
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, NotConnected) as exc:
             raise StoreUnavailable(f"S3 put of {key} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise WriteOutcomeUnknown(f"S3 put of {key} may have failed: {type(exc).__name__}") from exc
 
     def exists(self, key: str) -> bool:
         try:

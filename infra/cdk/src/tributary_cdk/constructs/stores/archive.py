@@ -1,6 +1,10 @@
 """archiver's store: a versioned, encrypted, TLS-only S3 bucket with a lifecycle to IA and Glacier, and
 Glue tables over its ``events/type=/version=/dt=/hour=`` layout so Athena queries it without crawlers.
 
+Its idempotency ledger is a DynamoDB table ``<bus>-archiver-ledger`` shared by every task and Lambda
+environment: key ``pk`` and TTL attribute ``expires`` as ``shared.idempotency.dynamodb.DynamoLedger.
+ensure_table`` creates them (a test keeps them equal), on-demand, point-in-time recovery, the core key.
+
 Every Glue table uses partition projection, so new partitions are queryable as soon as an object lands
 (``dt`` over :data:`tributary.lake.glue.DT_RANGE`, ``hour`` two digits):
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -39,6 +44,10 @@ COLUMNS = {
     "data": "string",
 }
 PARTITIONS = {"type": "string", "version": "int", "dt": "string", "hour": "string"}
+LEDGER_TTL_ATTRIBUTE = "expires"
+# DynamoLedger's calls: reads (BatchGetItem, strongly consistent), claims and completions (PutItem, alone or
+# in TransactWriteItems, which IAM authorises per item), releases (DeleteItem).
+LEDGER_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem")
 
 
 class ArchiveStore(ServiceStore):
@@ -152,7 +161,25 @@ class ArchiveStore(ServiceStore):
         for table in contract_tables():
             self._add_lake_table(table)
         self._add_workgroup()
-        self.environment = {"TRIBUTARY_BUCKET": self.bucket.bucket_name}
+        self.ledger = dynamodb.Table(
+            self,
+            "Ledger",
+            table_name=f"{context.bus_name}-archiver-ledger",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=LEDGER_TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=context.key,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.environment = {
+            "TRIBUTARY_BUCKET": self.bucket.bucket_name,
+            "TRIBUTARY_STATE_BACKEND": "dynamodb",
+            "TRIBUTARY_STATE_TABLE": self.ledger.table_name,
+        }
 
     def _add_lake_table(self, table: Table) -> None:
         """``raw_<table>`` over the contract's prefix, and its typed views."""
@@ -256,7 +283,11 @@ class ArchiveStore(ServiceStore):
         )
 
     def grant(self, role: iam.IRole) -> None:
-        """PutObject (writes) and GetObject (HeadObject: did an earlier write land?) under ``events/``."""
+        """PutObject (writes) and GetObject (HeadObject: did an earlier write land?) under ``events/``; the
+        ledger's item calls on its table only."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.ledger.table_arn])
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject"],

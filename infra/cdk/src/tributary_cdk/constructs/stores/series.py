@@ -60,9 +60,12 @@ class SeriesStore(ServiceStore):
         }
 
     def grant(self, role: iam.IRole) -> None:
-        """WriteRecords on this table; DescribeEndpoints, which Timestream authorizes on ``*`` only."""
+        """WriteRecords (the writer) and Select (the read API) on this table; DescribeEndpoints, which
+        Timestream authorizes on ``*`` only."""
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["timestream:WriteRecords"], resources=[self.table.attr_arn])
+            iam.PolicyStatement(
+                actions=["timestream:Select", "timestream:WriteRecords"], resources=[self.table.attr_arn]
+            )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["timestream:DescribeEndpoints"], resources=["*"])
