@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from shared.manifest import ServiceManifest
 from tributary.processes import ProcessStartError
-from tributary.supervisor import ServiceSpec, Supervisor
+from tributary.supervisor import ServiceSpec, Supervisor, exit_reason
 
 BASE_ENV = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "TRIBUTARY_BUS_NAME": "bus"}
 TINY = ("-m", "tiny_service")  # the tiny service ignores the name argument the supervisor adds
@@ -127,6 +129,60 @@ def test_failed_start_stops_the_rest_and_shows_the_log(
     with pytest.raises(ProcessStartError, match=r"(?s)bad\[0\] exited with 4.*exiting as asked"):
         supervisor.start([good, bad])
     assert supervisor.processes == {}
+
+
+def _tend_until(supervisor: Supervisor, done: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "the supervisor did not restart the replica in time"
+        supervisor.tend()
+        time.sleep(0.1)
+
+
+def test_a_replica_that_dies_on_its_own_is_restarted_with_backoff(
+    supervisor: Supervisor, tiny_manifest: Callable[..., ServiceManifest], tiny_env: dict[str, str]
+) -> None:
+    """A crash the supervisor did not cause: noted with its reason, restarted on its port after the backoff,
+    counted; a second crash soon after waits twice as long."""
+    supervisor.start([ServiceSpec(manifest=tiny_manifest("mortal"), env=tiny_env)])
+    (proc,) = supervisor.processes["mortal"]
+    first_pid, port = proc.pid, proc.port
+    os.kill(first_pid, signal.SIGKILL)
+    _tend_until(supervisor, lambda: proc.restarts == 1 and proc.alive)
+    assert proc.pid != first_pid and proc.port == port
+    assert proc.last_exit == "killed by SIGKILL" and proc.backoff_s == 1.0
+    _tend_until(supervisor, lambda: _responds(proc.url))
+    os.kill(proc.pid, signal.SIGKILL)
+    _tend_until(supervisor, lambda: proc.restarts == 2 and proc.alive)
+    assert proc.backoff_s == 2.0
+
+
+def test_a_replica_killed_on_purpose_stays_down_until_restarted(
+    supervisor: Supervisor, tiny_manifest: Callable[..., ServiceManifest], tiny_env: dict[str, str]
+) -> None:
+    """kill() is a test's crash: tend() leaves it to the test's own restart()."""
+    supervisor.start([ServiceSpec(manifest=tiny_manifest("held"), env=tiny_env)])
+    (proc,) = supervisor.processes["held"]
+    supervisor.kill("held")
+    for _ in range(3):
+        assert supervisor.tend() == []
+    assert not proc.alive and proc.restarts == 0
+    supervisor.restart("held")
+    assert proc.alive and not proc.held_down
+
+
+def test_exit_reasons_read_as_words() -> None:
+    """Return codes become what an operator reads in ``tributary status``."""
+    assert exit_reason(None) is None
+    assert exit_reason(1) == "exited with code 1"
+    assert exit_reason(-15) == "killed by SIGTERM"
+
+
+def _responds(url: str) -> bool:
+    try:
+        return _healthz(url) == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_replicas_get_data_folders_of_their_own_when_asked(

@@ -11,7 +11,8 @@ import pytest
 from moto import mock_aws
 
 from contracts import Envelope
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
+from shared.failure import read_failure
 from shared.lambda_adapter import lambda_handler, record_to_message
 from shared.messages import DeadLetter, Message
 from shared.observe import BatchObserver, BatchReport
@@ -116,12 +117,15 @@ def test_mixed_batch_reports_only_retryable_messages(queue: InMemoryQueue) -> No
     by_body = {m.body: m.message_id for m in messages}
     assert failures(result) == [by_body[rule_body(retryable)]]
     assert handler.calls == [[stored.id, permanent.id, retryable.id]]  # once, duplicate folded
-    reasons = {d.message.body: d.attributes for d in queue.dead}
+    reasons = {d.message.body: d.failure for d in queue.dead}
     assert sorted(reasons) == sorted([rule_body(permanent), "not json"])
-    assert reasons[rule_body(permanent)]["tributary.reason"] == "permanent"
-    assert reasons[rule_body(permanent)]["tributary.error_type"] == "PermanentError"
-    assert reasons[rule_body(permanent)]["tributary.service"] == "svc"
-    assert reasons["not json"]["tributary.error_type"] == "ContractError"
+    failure = reasons[rule_body(permanent)]
+    assert failure and (failure.reason, failure.error_type, failure.service) == (
+        "permanent",
+        "PermanentError",
+        "svc",
+    )
+    assert (not_json := reasons["not json"]) and not_json.error_type == "ContractError"
 
 
 def test_retryable_message_gets_the_pollers_backoff(queue: InMemoryQueue, clock: FakeClock) -> None:
@@ -147,9 +151,12 @@ def test_last_attempt_goes_to_the_dlq_not_back(queue: InMemoryQueue) -> None:
     result = run({"Records": [sqs_record(m) for m in messages]}, Context())
     assert failures(result) == []
     (letter,) = queue.dead
-    assert letter.attributes["tributary.reason"] == "retries_exhausted"
-    assert letter.attributes["tributary.attempts"] == str(POLICY.max_attempts)
-    assert letter.attributes["tributary.error_message"] == "store down"
+    assert (failure := letter.failure)
+    assert (failure.reason, failure.attempts, failure.error_message) == (
+        "retries_exhausted",
+        POLICY.max_attempts,
+        "store down",
+    )
 
 
 def test_whole_batch_failure_reports_every_message(queue: InMemoryQueue) -> None:
@@ -197,8 +204,9 @@ def test_earlier_hops_attributes_are_kept_on_the_dlq(queue: InMemoryQueue) -> No
     )
     run({"Records": [record]}, Context())
     (letter,) = queue.dead
+    assert sorted(letter.attributes) == ["origin", "tributary.failure"]
     assert letter.attributes["origin"] == "replay"
-    assert letter.attributes["tributary.reason"] == "permanent"
+    assert letter.failure and letter.failure.reason == "permanent"
 
 
 def test_not_an_sqs_event_is_refused(queue: InMemoryQueue) -> None:
@@ -254,7 +262,8 @@ def test_against_sqs_dlq_and_backoff_on_real_receipts() -> None:
         assert failures(result) == [later_id]
         (dead,) = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
         assert json.loads(dead["Body"])["detail"]["id"] == bad.id
-        assert dead["MessageAttributes"]["tributary.reason"]["StringValue"] == "permanent"
+        failure = read_failure({k: v["StringValue"] for k, v in dead["MessageAttributes"].items()})
+        assert failure and failure.reason == "permanent"
         # Lambda, not the adapter, deletes the settled ones; the retryable one is hidden by the backoff.
         visible = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         assert {json.loads(m["Body"])["detail"]["id"] for m in visible} == {good.id, bad.id}
@@ -278,3 +287,21 @@ def test_an_invocation_reports_its_batch_and_reads_the_aws_trace_header(queue: I
     [report] = reports
     assert [m.trace_header for m in report.messages] == [record["attributes"]["AWSTraceHeader"]]
     assert [m.message_id for m in report.outcomes.done] == [message.message_id]
+
+
+def test_a_store_outage_is_handed_back_for_the_longest_backoff_never_dead_lettered(
+    queue: InMemoryQueue, clock: FakeClock
+) -> None:
+    """StoreUnavailable under Lambda: every message reported, hidden for backoff_max_s, none dead-lettered
+    even past max_attempts (the queue's maxReceiveCount is the only limit)."""
+    messages = deliver(queue, [rule_body(envelope()) for _ in range(3)], receives=POLICY.max_attempts + 1)
+    run = lambda_handler(
+        Handler(raise_=StoreUnavailable("throttled")), service="svc", retry_policy=POLICY, queue=queue
+    )
+    result = run({"Records": [sqs_record(m) for m in messages]}, Context())
+    assert sorted(failures(result)) == sorted(m.message_id for m in messages)
+    assert not queue.dead
+    clock.advance(POLICY.backoff_max_s - 1)
+    assert queue.receive(max_messages=10, wait_s=0) == []
+    clock.advance(2)
+    assert len(queue.receive(max_messages=10, wait_s=0)) == 3

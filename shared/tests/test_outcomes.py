@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 from shared.errors import ContractError, RetryableError
+from shared.failure import Failure
 from shared.idempotency import IdConflict
 from shared.messages import Message
-from shared.outcomes import MAX_MESSAGE_ATTRIBUTES, RetryPolicy, sort_outcomes
+from shared.outcomes import RetryPolicy, sort_outcomes
+
+_FIRST_MS = 1_700_000_000_000
 
 
 def _message(receive_count: int = 1) -> Message:
@@ -17,7 +19,7 @@ def _message(receive_count: int = 1) -> Message:
         receipt_handle="r",
         body="{}",
         receive_count=receive_count,
-        first_received_ms=1_700_000_000_000,
+        first_received_ms=_FIRST_MS,
         attributes={"origin": "x"},
     )
 
@@ -36,15 +38,15 @@ def test_permanent_errors_go_to_the_dlq_at_once_with_their_reason() -> None:
     """A contract failure is dead-lettered on its first attempt, with every reason attribute."""
     outcomes = sort_outcomes([(_message(), ContractError("bad"))], service="svc", policy=RetryPolicy())
     [letter] = outcomes.dead
-    assert letter.attributes == {
-        "origin": "x",
-        "tributary.reason": "permanent",
-        "tributary.error_type": "ContractError",
-        "tributary.error_message": "bad",
-        "tributary.service": "svc",
-        "tributary.attempts": "1",
-        "tributary.first_failure_at": "2023-11-14T22:13:20.000+00:00",
-    }
+    assert sorted(letter.attributes) == ["origin", "tributary.failure"]
+    assert letter.failure == Failure(
+        reason="permanent",
+        error_type="ContractError",
+        error_message="bad",
+        service="svc",
+        attempts=1,
+        first_failure_at="2023-11-14T22:13:20.000+00:00",
+    )
 
 
 def test_transient_errors_retry_until_the_last_attempt() -> None:
@@ -53,7 +55,13 @@ def test_transient_errors_retry_until_the_last_attempt() -> None:
     early = sort_outcomes([(_message(2), RetryableError("down"))], service="s", policy=policy)
     last = sort_outcomes([(_message(3), RetryableError("down"))], service="s", policy=policy)
     assert len(early.retry) == 1 and not early.dead
-    assert not last.retry and last.dead[0].attributes["tributary.reason"] == "retries_exhausted"
+    assert not last.retry and last.dead[0].failure == Failure.of(
+        RetryableError("down"),
+        reason="retries_exhausted",
+        service="s",
+        attempts=3,
+        first_failure_ms=_FIRST_MS,
+    )
 
 
 def test_handled_messages_are_done() -> None:
@@ -62,28 +70,9 @@ def test_handled_messages_are_done() -> None:
     assert len(outcomes.done) == 1 and not outcomes.retry and not outcomes.dead
 
 
-def test_a_dead_letter_keeps_within_the_sqs_attribute_limit() -> None:
-    """SQS refuses more than 10 message attributes: the reason always fits, foreign attributes fill the rest,
-    and a letter dead-lettered again (redriven, failed again) stays within the limit."""
-    crowded = replace(_message(), attributes={f"hop{i:02}": "x" for i in range(12)})
-    [letter] = sort_outcomes([(crowded, ContractError("bad"))], service="svc", policy=RetryPolicy()).dead
-    assert len(letter.attributes) == MAX_MESSAGE_ATTRIBUTES
-    assert sorted(k for k in letter.attributes if not k.startswith("tributary.")) == [
-        "hop00",
-        "hop01",
-        "hop02",
-        "hop03",
-    ]
-    assert letter.attributes["tributary.reason"] == "permanent"
-    again = replace(_message(), attributes=letter.attributes)
-    [second] = sort_outcomes([(again, ContractError("worse"))], service="svc2", policy=RetryPolicy()).dead
-    assert len(second.attributes) == MAX_MESSAGE_ATTRIBUTES
-    assert second.attributes["tributary.service"] == "svc2"
-
-
 def test_a_permanent_error_may_name_a_more_precise_reason() -> None:
     """An id conflict is dead-lettered with reason ``id_conflict`` (the subclass's ``reason``)."""
     outcomes = sort_outcomes([(_message(), IdConflict("id reused"))], service="s", policy=RetryPolicy())
     [letter] = outcomes.dead
-    assert letter.attributes["tributary.reason"] == "id_conflict"
-    assert letter.attributes["tributary.error_type"] == "IdConflict"
+    assert (failure := letter.failure)
+    assert (failure.reason, failure.error_type) == ("id_conflict", "IdConflict")

@@ -69,8 +69,8 @@ def test_poison_message_goes_to_the_dlq_and_the_rest_are_stored(queue: InMemoryQ
     assert queue.depth == 0
     [letter] = queue.dead
     assert letter.message.body == "{not json"
-    assert letter.attributes["tributary.error_type"] == "ContractError"
-    assert letter.attributes["tributary.reason"] == "permanent"
+    assert (failure := letter.failure)
+    assert (failure.error_type, failure.reason) == ("ContractError", "permanent")
 
 
 def test_transient_failure_hides_the_message_then_it_returns(queue: InMemoryQueue, clock: FakeClock) -> None:
@@ -98,13 +98,12 @@ def test_last_attempt_goes_to_the_dlq_with_retries_exhausted(queue: InMemoryQueu
         clock.advance(31)
     assert queue.depth == 0
     [letter] = queue.dead
-    assert letter.attributes["tributary.reason"] == "retries_exhausted"
-    assert letter.attributes["tributary.attempts"] == "3"
-    assert letter.attributes["tributary.error_message"] == "store down"
+    assert (failure := letter.failure)
+    assert (failure.reason, failure.attempts, failure.error_message) == ("retries_exhausted", 3, "store down")
 
 
-def test_whole_batch_errors_apply_to_every_message(queue: InMemoryQueue) -> None:
-    """A handler raising PermanentError dead-letters every message of the batch."""
+def test_a_handler_refusing_every_event_dead_letters_each(queue: InMemoryQueue) -> None:
+    """A handler raising PermanentError on any event dead-letters every message of the batch, each alone."""
     for _ in range(3):
         queue.send(rule_body(envelope()))
     _process(queue, RecordingHandler(raise_=PermanentError("schema drift")))
@@ -126,7 +125,7 @@ def test_per_event_failures_only_touch_their_messages(queue: InMemoryQueue) -> N
     handler = RecordingHandler(fail={bad.id: PermanentError("invalid"), later.id: RetryableError("busy")})
     _process(queue, handler)
     assert queue.depth == 1
-    assert [d.attributes["tributary.error_message"] for d in queue.dead] == ["invalid"]
+    assert [d.failure.error_message for d in queue.dead if d.failure] == ["invalid"]
 
 
 def test_an_out_of_range_time_among_nine_valid_events_goes_alone_to_the_dlq(queue: InMemoryQueue) -> None:

@@ -57,13 +57,16 @@ def test_dead_letters_keep_body_and_reason_attributes(sqs: Any, queue: SqsQueue)
     _fill(sqs, 1)
     [message] = queue.receive(max_messages=1, wait_s=0)
     letter = DeadLetter(
-        message=message, attributes={"tributary.reason": "permanent", "tributary.attempts": "1"}
+        message=message,
+        body=message.body,
+        attributes={"tributary.failure": '{"reason":"permanent"}', "origin": "x"},
     )
     assert queue.dead_letter([letter]) == []
     dlq = sqs.get_queue_url(QueueName="work-dlq")["QueueUrl"]
     [got] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert got["Body"] == message.body
-    assert got["MessageAttributes"]["tributary.reason"]["StringValue"] == "permanent"
+    assert got["MessageAttributes"]["tributary.failure"]["StringValue"] == '{"reason":"permanent"}'
+    assert got["MessageAttributes"]["origin"]["StringValue"] == "x"
 
 
 def test_stale_receipt_handles_come_back_as_failed_entries(sqs: Any, queue: SqsQueue) -> None:

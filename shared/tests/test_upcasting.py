@@ -69,5 +69,5 @@ def test_the_processor_hands_upcast_events_and_dead_letters_what_cannot_be() -> 
     processor.process(queue.receive(max_messages=10, wait_s=0))
     assert sorted((e.id, e.version) for e in handler.seen) == sorted([(good_v1.id, 2), (v2.id, 2)])
     [letter] = queue.dead
-    assert "cannot be upcast to v2" in letter.attributes["tributary.error_message"]
+    assert letter.failure and "cannot be upcast to v2" in letter.failure.error_message
     assert queue.depth == 0

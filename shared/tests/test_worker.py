@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 
 from contracts import Envelope
+from shared.breaker import CircuitBreaker
+from shared.errors import StoreUnavailable
+from shared.messages import Message
 from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
@@ -106,3 +110,97 @@ def test_in_flight_reports_only_messages_held_long_enough() -> None:
     assert held.older_than(0) == [m]
     held.remove([m])
     assert len(held) == 0
+
+
+class FlakyStore:
+    """A handler over a store that can be switched off: then every call raises StoreUnavailable."""
+
+    def __init__(self) -> None:
+        self.down = threading.Event()
+        self.stored: Counter[str] = Counter()
+        self.outage_calls = 0
+
+    def __call__(self, events: Sequence[Envelope]) -> Mapping[str, Exception]:
+        if self.down.is_set():
+            self.outage_calls += 1
+            raise StoreUnavailable("connection refused")
+        self.stored.update(e.id for e in events)
+        return {}
+
+
+def test_an_outage_longer_than_the_visibility_timeout_dead_letters_nothing_and_drains_after() -> None:
+    """Store down for several visibility timeouts: the breaker opens, receiving stops, held messages stay
+    invisible (heartbeat) and unspent; after recovery each event is stored exactly once, none dead-lettered.
+    """
+    queue = InMemoryQueue(visibility_timeout_s=2)
+    store = FlakyStore()
+    store.down.set()
+    events = [envelope() for _ in range(30)]
+    for e in events:
+        queue.send(rule_body(e))
+    processor = BatchProcessor(
+        queue=queue, handler=store, service="svc", policy=RetryPolicy(max_attempts=2, backoff_base_s=0.1)
+    )
+    worker = Worker(
+        queue_=queue,
+        processor=processor,
+        limits=BatchLimits(max_events=10, max_wait_ms=20),
+        poll=PollSettings(pollers=2, wait_s=0, visibility_timeout_s=2),
+        breaker=CircuitBreaker(threshold=2, open_s=0.1, max_open_s=0.4),
+    )
+    thread = threading.Thread(target=worker.run)
+    began = time.monotonic()
+    thread.start()
+    try:
+        _wait(lambda: worker.breaker.opened >= 3, "the breaker to open and re-open on failed probes")
+        receives = queue.calls["receive"]
+        _wait(lambda: worker.breaker.opened >= 6, "more failed probes")
+        assert queue.calls["receive"] == receives, "pollers received while the breaker was open"
+        assert worker.held > 0 and not queue.dead
+        outage_s = 3 * 2  # three visibility timeouts: without the heartbeat held messages would reappear
+        _wait(lambda: time.monotonic() - began > outage_s, "the outage to last")
+        store.down.clear()
+        _wait(lambda: queue.depth == 0, "the backlog to drain after recovery")
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert not queue.dead
+    assert store.stored == Counter({e.id: 1 for e in events}), "an event was lost or redelivered"
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+class BrokenReceive(InMemoryQueue):
+    """A queue whose first receives fail with an unexpected error."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def receive(self, *, max_messages: int, wait_s: int) -> list[Message]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ValueError("unexpected")
+        return super().receive(max_messages=max_messages, wait_s=wait_s)
+
+
+def test_no_message_and_no_poller_error_stops_the_worker() -> None:
+    """A body nested 100,000 deep, a 5,000-digit number and a failing receive: the worker runs on, the
+    poison is dead-lettered and the valid message stored."""
+    queue = BrokenReceive(failures=2)
+    queue.send("[" * 100_000 + "]" * 100_000)
+    queue.send('{"detail-type": "x", "detail": {"n": ' + "9" * 5000 + "}}")
+    queue.send(rule_body(envelope()))
+    handler = SlowHandler()
+    worker = _worker(queue, handler, BatchLimits(max_events=10, max_wait_ms=20))
+    _run_until(worker, lambda: queue.depth == 0, timeout=20)
+    assert handler.batches == [1]
+    assert sorted(d.failure.error_message for d in queue.dead if d.failure) == [
+        "JSON nests deeper than 64 levels",
+        "a JSON number has more than 100 characters",
+    ]

@@ -35,6 +35,7 @@ from graph_writer.manifest import MANIFEST as GRAPH
 from graph_writer.model import node_id
 from graph_writer.testing import InMemoryGraphStore
 from shared.testkit.envelopes import rule_body
+from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import run_crash_stack
 from tributary.client import StackClient
@@ -385,14 +386,14 @@ def test_hostile_names_are_stored_verbatim_and_a_nul_is_dead_lettered(stack: Sta
         ).get("Messages", []):
             if nul["id"] in message["Body"]:
                 sqs.delete_message(QueueUrl=queue["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
-                return {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+                return failure_of(message)
         return None
 
     letter = wait_for(dead_letter, timeout_s=120)
     assert letter, "the NUL event did not reach the DLQ"
-    assert letter["tributary.reason"] == "permanent" and letter["tributary.service"] == SERVICE
-    assert "data.movements.0.player_name" in letter["tributary.error_message"]
-    assert "control characters" in letter["tributary.error_message"]
+    assert letter["reason"] == "permanent" and letter["service"] == SERVICE
+    assert "data.movements.0.player_name" in letter["error_message"]
+    assert "control characters" in letter["error_message"]
 
     assert wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
     for i, name in enumerate(HOSTILE):

@@ -32,6 +32,7 @@ import pytest
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from notifier.testing import Received, WebhookReceiver
+from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
 from tests.support.settled import settled
 from tributary.client import StackClient
@@ -329,11 +330,11 @@ def test_an_always_failing_receiver_ends_in_the_dlq_with_the_reason(
 
     letter = wait_for(dead_letter, timeout_s=120, interval_s=1)
     assert letter, "the event did not reach the DLQ"
-    attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
-    assert (attrs["tributary.reason"], attrs["tributary.service"]) == ("retries_exhausted", "notifier")
-    assert attrs["tributary.error_type"] == "RetryableError" and attrs["tributary.attempts"] == "3"
-    assert attrs["tributary.error_message"].startswith(f"webhook dead: POST {receiver.base_url}/… failed 2")
-    assert "answered 500" in attrs["tributary.error_message"]
+    attrs = failure_of(letter)
+    assert (attrs["reason"], attrs["service"]) == ("retries_exhausted", "notifier")
+    assert attrs["error_type"] == "RetryableError" and attrs["attempts"] == "3"
+    assert attrs["error_message"].startswith(f"webhook dead: POST {receiver.base_url}/… failed 2")
+    assert "answered 500" in attrs["error_message"]
     assert len(receiver.requests("/dead")) == 6 and not any(r.ok for r in receiver.requests("/dead"))
 
     receiver.heal("/dead")

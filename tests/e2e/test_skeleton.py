@@ -9,6 +9,7 @@ from collections import Counter
 import httpx
 import pytest
 
+from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
 from tests.support.archive_schemas import schema_violations
 from tributary.client import StackClient
@@ -94,13 +95,13 @@ def test_poison_message_lands_in_the_dlq_with_its_reason(stack: StackClient) -> 
 
     letters = wait_for(dead, timeout_s=60)
     assert letters, "the poison message did not reach the DLQ"
-    attrs = {k: v["StringValue"] for k, v in letters[0]["MessageAttributes"].items()}
-    assert attrs["tributary.reason"] == "permanent"
-    assert attrs["tributary.error_type"] == "ContractError"
-    assert attrs["tributary.service"] == "archiver"
-    assert attrs["tributary.attempts"] == "1"
-    assert "no valid envelope" in attrs["tributary.error_message"]
-    assert attrs["tributary.first_failure_at"].endswith("+00:00")
+    attrs = failure_of(letters[0])
+    assert attrs["reason"] == "permanent"
+    assert attrs["error_type"] == "ContractError"
+    assert attrs["service"] == "archiver"
+    assert attrs["attempts"] == "1"
+    assert "no valid envelope" in attrs["error_message"]
+    assert attrs["first_failure_at"].endswith("+00:00")
     # the poison is gone from the queue (the DLQ watcher's own ops.dlq_depth event may pass through first)
     assert wait_for(lambda: stack.queue_depth(queue["url"]) == 0, timeout_s=30)
 

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
@@ -79,6 +80,9 @@ class Stack:
         watch_dlqs_s: how often the DLQ watcher polls (``None``: no watcher); see :mod:`tributary.watcher`.
         aws_proxy: route each service's AWS calls through its own listener of an
             :class:`~tributary.awsproxy.AwsProxy` (:attr:`proxy`: call counts per hop, injected throttling).
+        restart_services: restart a service process that died on its own, with backoff, as ECS would
+            (see :meth:`~tributary.supervisor.Supervisor.tend`); ``stack.json`` shows restarts and the
+            last exit reason.
         console: serve the console (:mod:`tributary.console`) from a thread of this process, on a free
             port of 127.0.0.1 (``console_url`` in ``stack.json``).
     """
@@ -101,6 +105,7 @@ class Stack:
         stop_timeout_s: float = 20.0,
         watch_dlqs_s: float | None = 5.0,
         aws_proxy: bool = False,
+        restart_services: bool = True,
         console: bool = True,
     ) -> None:
         self.data_dir = (data_dir or default_data_dir()).resolve()
@@ -119,6 +124,7 @@ class Stack:
         self._stop_timeout_s = stop_timeout_s
         self._watch_dlqs_s = watch_dlqs_s
         self._aws_proxy = aws_proxy
+        self._restart_services = restart_services
         self._proxy: AwsProxy | None = None
         self._console = console
         self._console_url: str | None = None
@@ -179,11 +185,30 @@ class Stack:
             self._start_console()
             self._exit.callback(self.stack_file.unlink, missing_ok=True)
             self.write_stack_file()
+            if self._restart_services:
+                self._start_tending(supervisor)
         except BaseException:
             self.stop()
             raise
         ms = round((time.monotonic() - started) * 1000)
         log.info("stack_started", data_dir=str(self.data_dir), endpoint=self.emulator.endpoint, ms=ms)
+
+    def _start_tending(self, supervisor: Supervisor) -> None:
+        """Every second, restart dead services (after their backoff); rewrite ``stack.json`` on a change."""
+        stopped = threading.Event()
+
+        def tend() -> None:
+            while not stopped.wait(1.0):
+                try:
+                    if supervisor.tend():
+                        self.write_stack_file()
+                except Exception:  # the tending thread must outlive one failed restart
+                    log.exception("tend_failed")
+
+        thread = threading.Thread(target=tend, name="supervise", daemon=True)
+        thread.start()
+        self._exit.callback(thread.join, 5)
+        self._exit.callback(stopped.set)
 
     def stop(self) -> None:
         """Stop services, then the emulator; remove ``stack.json``; idempotent."""
@@ -365,6 +390,8 @@ class Stack:
                 "url": procs[0].url,
                 "urls": [p.url for p in procs],
                 "pids": [p.pid for p in procs if p.alive],
+                "restarts": [p.restarts for p in procs],
+                "last_exit": [p.last_exit for p in procs],
                 "log": str(procs[0].log_path),
                 "logs": [str(p.log_path) for p in procs],
             }

@@ -10,13 +10,22 @@ The environment of a replica, later entries winning: the host's (minus ``AWS_*``
 (``base_env``: endpoint, region, credentials, bus, bucket), the per-process variables
 (``TRIBUTARY_SERVICE``, ``TRIBUTARY_HTTP_HOST``, ``TRIBUTARY_HTTP_PORT``, ``TRIBUTARY_DATA_DIR``,
 ``TRIBUTARY_REPLICA``), then the service's own ``env`` (queue URLs, tuning knobs from tests).
+
+A replica that dies on its own is started again on its port, as ECS replaces a stopped task:
+:meth:`Supervisor.tend` (the stack calls it every second) notes the exit (code or signal), waits a backoff
+(1 s, doubling per crash up to 60 s; back to 1 s once a replica has run for a minute) and respawns it,
+counting restarts. A replica stopped on purpose (:meth:`Supervisor.kill`, a failed
+:meth:`Supervisor.restart`) is left down until :meth:`Supervisor.restart`: tests that crash a service and
+restart it themselves stay in control.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +62,14 @@ class ServiceProcess:
     port: int
     log_path: Path
     proc: subprocess.Popen[bytes]
+    restarts: int = 0
+    last_exit: str | None = None
+    """Why the previous process ended (``exited with code 1``, ``killed by SIGKILL``), if one did."""
+    held_down: bool = False
+    """Stopped on purpose: not restarted automatically."""
+    started_at: float = field(default_factory=time.monotonic)
+    backoff_s: float = 0.0
+    restart_at: float | None = None
 
     @property
     def pid(self) -> int:
@@ -106,6 +123,7 @@ class Supervisor:
         self._stop_timeout_s = stop_timeout_s
         self._specs: dict[str, ServiceSpec] = {}
         self._procs: dict[str, list[ServiceProcess]] = {}
+        self._lock = threading.RLock()  # tend() runs on the stack's thread, operations on the caller's
 
     @property
     def processes(self) -> dict[str, list[ServiceProcess]]:
@@ -186,34 +204,95 @@ class Supervisor:
         return proc
 
     def kill(self, service: str, replica: int | None = None) -> list[int]:
-        """SIGKILL a service's live processes (or one replica), as a crash would; returns their pids."""
+        """SIGKILL a service's live processes (or one replica), as a crash would; returns their pids.
+
+        The killed replicas stay down (no automatic restart) until :meth:`restart`.
+        """
         killed = []
-        for proc in self._procs[service]:
-            if (replica is None or proc.replica == replica) and proc.alive:
-                kill_process(proc.proc)
-                killed.append(proc.pid)
+        with self._lock:
+            for proc in self._procs[service]:
+                if (replica is None or proc.replica == replica) and proc.alive:
+                    proc.held_down = True
+                    kill_process(proc.proc)
+                    killed.append(proc.pid)
         log.info("service_killed", service=service, pids=killed)
         return killed
 
     def restart(self, service: str, spec: ServiceSpec | None = None) -> None:
         """Stop a service's live processes gracefully, start each replica again on its port, wait healthy;
-        with ``spec``, in that spec's environment from now on (a new task definition revision)."""
-        if spec is not None:
-            if spec.name != service:
-                raise ValueError(f"spec of {spec.name!r} given to restart {service!r}")
-            self._specs[service] = spec
-        procs = self._procs[service]
-        stop_processes([p.proc for p in procs if p.alive], timeout_s=self._stop_timeout_s)
-        for proc in procs:
-            proc.proc = self._spawn(self._specs[service], proc.replica, proc.port).proc
+        with ``spec``, in that spec's environment from now on (a new task definition revision).
+
+        Raises:
+            tributary.processes.ProcessStartError: a replica did not become healthy; it stays down (no
+                automatic restart) until the next call.
+        """
+        if spec is not None and spec.name != service:
+            raise ValueError(f"spec of {spec.name!r} given to restart {service!r}")
+        with self._lock:
+            if spec is not None:
+                self._specs[service] = spec
+            procs = self._procs[service]
+            for proc in procs:
+                proc.held_down = True
+            stop_processes([p.proc for p in procs if p.alive], timeout_s=self._stop_timeout_s)
+            for proc in procs:
+                proc.proc = self._spawn(self._specs[service], proc.replica, proc.port).proc
+                proc.started_at, proc.restart_at = time.monotonic(), None
         self._wait(procs)
+        with self._lock:
+            for proc in procs:
+                proc.held_down = False
+
+    def tend(self) -> list[ServiceProcess]:
+        """Restart replicas that died on their own, each after its backoff; returns those restarted now."""
+        restarted = []
+        now = time.monotonic()
+        with self._lock:
+            for service, procs in self._procs.items():
+                for proc in procs:
+                    if proc.alive or proc.held_down:
+                        continue
+                    if proc.restart_at is None:
+                        proc.last_exit = exit_reason(proc.proc.returncode)
+                        ran_s = now - proc.started_at
+                        proc.backoff_s = 1.0 if ran_s >= 60 else min(max(proc.backoff_s * 2, 1.0), 60.0)
+                        proc.restart_at = now + proc.backoff_s
+                        log.warning(
+                            "service_died",
+                            service=service,
+                            replica=proc.replica,
+                            pid=proc.pid,
+                            reason=proc.last_exit,
+                            restart_in_s=proc.backoff_s,
+                        )
+                    elif now >= proc.restart_at:
+                        proc.proc = self._spawn(self._specs[service], proc.replica, proc.port).proc
+                        proc.restarts += 1
+                        proc.started_at, proc.restart_at = now, None
+                        restarted.append(proc)
+        return restarted
 
     def stop(self) -> None:
         """SIGTERM every process, let them drain up to the stop timeout, SIGKILL the rest."""
-        procs = [p for replicas in self._procs.values() for p in replicas]
+        with self._lock:
+            procs = [p for replicas in self._procs.values() for p in replicas]
+            for proc in procs:
+                proc.held_down = True
         started = time.monotonic()
         killed = stop_processes([p.proc for p in procs], timeout_s=self._stop_timeout_s)
         ms = round((time.monotonic() - started) * 1000)
         log.info("services_stopped", processes=len(procs), killed=killed, ms=ms)
         self._specs.clear()
         self._procs.clear()
+
+
+def exit_reason(returncode: int | None) -> str | None:
+    """A process's end in words: ``exited with code 1``, ``killed by SIGKILL``."""
+    if returncode is None:
+        return None
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with code {returncode}"

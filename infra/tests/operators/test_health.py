@@ -117,9 +117,13 @@ def test_worker_health_reads_each_replica() -> None:
             raise httpx.ConnectError("refused")
         return answers[url]  # type: ignore[no-any-return]
 
-    health = worker_health({"archiver": ["http://a", "http://b"], "ingest": ["http://c"]}, get=get)
-    assert [(h.service, h.ok, h.detail) for h in health] == [
-        ("archiver", True, "200"),
-        ("archiver", False, "503"),
-        ("ingest", False, "ConnectError"),
+    health = worker_health(
+        {"archiver": ["http://a", "http://b"], "ingest": ["http://c"]},
+        restarts={"archiver": [(0, None), (2, "exited with code 1")]},
+        get=get,
+    )
+    assert [(h.service, h.ok, h.detail, h.restarts, h.last_exit) for h in health] == [
+        ("archiver", True, "200", 0, None),
+        ("archiver", False, "503", 2, "exited with code 1"),
+        ("ingest", False, "ConnectError", 0, None),
     ]

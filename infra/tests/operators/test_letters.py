@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared.failure import FAILURE_ATTRIBUTE, Failure
 from shared.testkit.envelopes import envelope, rule_body
 from tributary.operators.letters import Letter, Selector, letter_from_message, parse_filter, parse_when
 
@@ -25,19 +26,34 @@ def message(
 
 
 def runtime_letter(type_: str = "sensor.reading", **reason: str) -> Letter:
-    attrs = {
-        "tributary.reason": "retries_exhausted",
-        "tributary.error_type": "RetryableError",
-        "tributary.error_message": "S3 put failed: SlowDown",
-        "tributary.service": "archiver",
-        "tributary.attempts": "5",
-        "tributary.first_failure_at": "2026-11-20T10:00:00.000+00:00",
-    } | {f"tributary.{k}": v for k, v in reason.items()}
+    fields: dict[str, Any] = {
+        "reason": "retries_exhausted",
+        "error_type": "RetryableError",
+        "error_message": "S3 put failed: SlowDown",
+        "service": "archiver",
+        "attempts": 5,
+        "first_failure_at": "2026-11-20T10:00:00.000+00:00",
+    } | reason
+    attrs = {FAILURE_ATTRIBUTE: Failure(**fields).encode()}
     return letter_from_message(message(rule_body(envelope(type_)), attrs))
 
 
+def test_a_runtime_letter_reads_its_failure_record() -> None:
+    """The one ``tributary.failure`` attribute gives every reason field."""
+    letter = runtime_letter(error_message="boom")
+    assert letter.reason == {
+        "reason": "retries_exhausted",
+        "error_type": "RetryableError",
+        "error_message": "boom",
+        "service": "archiver",
+        "attempts": "5",
+        "first_failure_at": "2026-11-20T10:00:00.000+00:00",
+    }
+    assert letter.failed_at == datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
 def test_a_rule_delivered_letter_reads_envelope_and_reason() -> None:
-    """Event id, type, detail-type, source and the runtime's reason attributes."""
+    """Event id, type, detail-type, source and the reason attributes of a letter from before the record."""
     event = envelope("sensor.reading")
     letter = letter_from_message(
         message(rule_body(event), {"tributary.reason": "permanent", "tributary.attempts": "1", "other": "x"})
@@ -68,6 +84,13 @@ def test_a_letter_without_an_envelope_is_still_a_letter() -> None:
     assert letter.event is None and letter.event_id is None and letter.detail_type is None
     assert letter.summary()["body"] == "not json {"
     assert letter.reason == {"error_type": "ContractError"}
+
+
+def test_a_poison_letter_nested_100000_deep_is_still_a_letter() -> None:
+    """Bodies the runtime refused for their depth or numbers do not crash the operator tools."""
+    for body in ["[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5000 + "}"]:
+        letter = letter_from_message(message(body, {"tributary.error_type": "ContractError"}))
+        assert letter.event is None and letter.summary()["body"] == body
 
 
 def test_an_eventbridge_delivery_failure_reads_as_delivery_failed() -> None:

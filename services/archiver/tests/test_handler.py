@@ -17,7 +17,7 @@ from archiver.handler import ArchiveWriter
 from archiver.ports import WriteOutcomeUnknown
 from archiver.testing import InMemoryArchiveStore
 from contracts import Envelope
-from shared.errors import ContractError, PermanentError, RetryableError
+from shared.errors import ContractError, PermanentError, RetryableError, StoreUnavailable
 from shared.idempotency import IdConflict, IdempotencyLedger
 from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
@@ -133,7 +133,7 @@ def test_a_store_outage_fails_every_event_as_retryable_and_releases_the_claims(
     store.down = True
     failures = writer(batch)
     assert set(failures) == {"a", "b", "c"}
-    assert all(isinstance(error, RetryableError) for error in failures.values())
+    assert all(isinstance(error, StoreUnavailable) for error in failures.values())
     store.down = False
     assert writer(batch) == {}
     assert sorted(i for ids in _archived(store).values() for i in ids) == ["a", "b", "c"]
@@ -152,6 +152,7 @@ def test_a_crash_after_the_write_is_settled_by_the_object_in_the_store(
     clock.advance(LEASE_S - 1)
     failures = writer(batch)
     assert set(failures) == {"a", "b"} and all(isinstance(e, RetryableError) for e in failures.values())
+    assert all(e.retry_after_s == LEASE_S for e in failures.values() if isinstance(e, RetryableError))
     assert list(store.objects) == [crashed_key]
 
     clock.advance(2)

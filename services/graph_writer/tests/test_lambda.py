@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from shared import lambda_entry
 from shared.service import StartupError
+from shared.testkit.letters import failure_of
 
 
 @pytest.fixture
@@ -60,5 +61,5 @@ def test_a_poison_message_is_dead_lettered_and_not_reported(
         "Messages"
     ]
     assert letter["Body"] == "not json"
-    assert letter["MessageAttributes"]["tributary.error_type"]["StringValue"] == "ContractError"
-    assert letter["MessageAttributes"]["tributary.service"]["StringValue"] == "graph_writer"
+    failure = failure_of(letter)
+    assert (failure["error_type"], failure["service"]) == ("ContractError", "graph_writer")

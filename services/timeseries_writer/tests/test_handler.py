@@ -128,7 +128,7 @@ def test_under_the_runtime_bad_events_are_dead_lettered_with_their_reason() -> N
     processor.process(queue.receive(max_messages=10, wait_s=0))
     assert queue.depth == 0
     [letter] = queue.dead
-    assert letter.attributes["tributary.reason"] == "permanent"
-    assert letter.attributes["tributary.error_type"] == "PermanentError"
-    assert "data.quantity.value" in letter.attributes["tributary.error_message"]
+    assert (failure := letter.failure)
+    assert (failure.reason, failure.error_type) == ("permanent", "PermanentError")
+    assert "data.quantity.value" in failure.error_message
     assert {event_id for event_id, _ in store.points} == {good.id}

@@ -13,6 +13,26 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalServerError",
+    }
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,3 +86,12 @@ def client(service_name: str, *, max_pool_connections: int = 20, max_attempts: i
         max_pool_connections=max_pool_connections,
     )
     return boto3.session.Session().client(service_name, config=config)
+
+
+def service_unavailable(exc: BaseException) -> bool:
+    """Whether a botocore error says the service is out (throttling, 5xx, no connection, timeouts) rather
+    than that it refused the request: adapters raise :class:`~shared.errors.StoreUnavailable` for these."""
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    return isinstance(exc, BotoCoreError)

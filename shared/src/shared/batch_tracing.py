@@ -10,9 +10,8 @@ batch from recorded times, so nothing depends on the thread or task that did the
 from __future__ import annotations
 
 from shared.errors import PermanentError
-from shared.messages import Message
+from shared.messages import DeadLetter, Message
 from shared.observe import BatchReport
-from shared.outcomes import ATTR_PREFIX
 from shared.tracing import Annotation, Tracer
 
 
@@ -30,7 +29,8 @@ class BatchTracer:
         if not self._tracer.enabled:
             return
         retried = {m.message_id: error for m, error in report.outcomes.retry}
-        dead = {d.message.message_id: d.attributes for d in report.outcomes.dead}
+        dead = {d.message.message_id: d for d in report.outcomes.dead}
+        unavailable = {m.message_id: error for m, error in report.outcomes.unavailable}
         for message in report.messages:
             parsed = report.envelopes.get(message.message_id)
             header = message.trace_header
@@ -43,6 +43,9 @@ class BatchTracer:
             if message.message_id in retried:
                 annotations["outcome"] = "retried"
                 failure = retried[message.message_id]
+            elif message.message_id in unavailable:
+                annotations["outcome"] = "store_unavailable"
+                failure = unavailable[message.message_id]
             elif message.message_id in dead:
                 annotations["outcome"] = "dead_lettered"
                 failure, fault = _dead_lettered(message, dead[message.message_id])
@@ -59,7 +62,8 @@ class BatchTracer:
             )
 
 
-def _dead_lettered(message: Message, attributes: dict[str, str]) -> tuple[BaseException, bool]:
-    reason = attributes.get(ATTR_PREFIX + "reason", "")
-    error = f"{attributes.get(ATTR_PREFIX + 'error_type')}: {attributes.get(ATTR_PREFIX + 'error_message')}"
+def _dead_lettered(message: Message, letter: DeadLetter) -> tuple[BaseException, bool]:
+    failure = letter.failure
+    reason = failure.reason if failure else ""
+    error = f"{failure.error_type}: {failure.error_message}" if failure else "unknown"
     return DeadLettered(f"{reason} after {message.receive_count} attempt(s): {error}"), reason != "permanent"

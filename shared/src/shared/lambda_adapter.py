@@ -11,6 +11,11 @@ outcome) runs over the records Lambda delivers. Only settling differs, because L
 - retryable failure → reported in ``batchItemFailures``, after the same visibility backoff the poller
   applies (``ChangeMessageVisibility`` on its receipt handle; if that fails, it comes back after the
   queue's visibility timeout).
+- store unavailable (:class:`~shared.errors.StoreUnavailable`) → reported in ``batchItemFailures``,
+  hidden for the policy's longest backoff, and never dead-lettered by the runtime: Lambda cannot hold a
+  message through an outage as the poller does, so each outage redelivery spends one of the queue's
+  ``maxReceiveCount`` receives, and ``maxReceiveCount * backoff_max_s`` is the outage a Lambda deployment
+  rides out (docs/decisions.md).
 
 A message is left out of ``batchItemFailures`` only once the runtime settled it, so an unexpected error while
 settling makes Lambda retry the message rather than drop it.
@@ -27,7 +32,7 @@ from shared.errors import RetryableError
 from shared.manifest import Subscription
 from shared.messages import DeadLetter, Message
 from shared.observe import BatchObserver
-from shared.outcomes import RetryPolicy
+from shared.outcomes import SQS_MAX_VISIBILITY_S, RetryPolicy
 from shared.ports import BatchHandler, MessageQueue
 from shared.processing import BatchProcessor
 from shared.upcasting import upcaster_for
@@ -138,7 +143,10 @@ def lambda_handler(
         )
         request_id = getattr(context, "aws_request_id", None)
         with structlog.contextvars.bound_contextvars(aws_request_id=request_id):
-            processor.process(messages)
+            outcomes = processor.process(messages)
+            if outcomes.unavailable:
+                outage_backoff = min(round(retry_policy.backoff_max_s), SQS_MAX_VISIBILITY_S)
+                invocation.change_visibility([m for m, _ in outcomes.unavailable], outage_backoff)
             failures = [m.message_id for m in messages if m.message_id not in invocation.settled]
             if failures:
                 log.info("batch_item_failures", messages=len(messages), failed=len(failures))

@@ -6,13 +6,14 @@ delivers) or a bare envelope (what a redrive to a queue or a replay may send).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from contracts import Envelope
+from shared.boundedjson import loads
 from shared.errors import ContractError
+from shared.failure import Failure, read_failure
 from shared.summaries import validation_summary
 
 
@@ -40,22 +41,29 @@ class Message:
 
 @dataclass(frozen=True, kw_only=True)
 class DeadLetter:
-    """A message on its way to the DLQ, with the reason the runtime attaches as message attributes."""
+    """A message on its way to the DLQ: what the DLQ gets as body and attributes (see :mod:`shared.failure`).
+
+    ``body`` is the original's, or a summary when the original would not fit beside the failure record.
+    """
 
     message: Message
+    body: str
     attributes: dict[str, str]
+
+    @property
+    def failure(self) -> Failure | None:
+        """The failure record the letter carries."""
+        return read_failure(self.attributes)
 
 
 def parse_envelope(body: str) -> Envelope:
-    """The envelope carried by a message body.
+    """The envelope carried by a message body, parsed within :mod:`shared.boundedjson`'s limits.
 
     Raises:
-        ContractError: if the body is not JSON, or holds no valid envelope.
+        ContractError: if the body is not JSON, breaks a size, depth or number limit, or holds no valid
+            envelope. The message never quotes the body.
     """
-    try:
-        doc = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ContractError(f"message body is not JSON: {exc}") from exc
+    doc = loads(body)
     if isinstance(doc, dict) and "detail" in doc and "detail-type" in doc:
         doc = doc["detail"]
     try:

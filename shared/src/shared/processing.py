@@ -1,7 +1,12 @@
 """The per-batch core of the worker: parse, hand to the handler, then act on each message's outcome.
 
 Success → delete; transient failure → visibility backoff; permanent failure or last attempt → DLQ with the
-reason, then delete. A message leaves its queue only once it is stored or safely in the DLQ.
+reason, then delete; store outage (:class:`~shared.errors.StoreUnavailable`) → left to the caller, attempts
+unspent. A message leaves its queue only once it is stored or safely in the DLQ.
+
+Isolation: no body (bytes that are not UTF-8, a number of 5,000 digits, nesting 100,000 deep) and no
+handler error escapes :meth:`BatchProcessor.process`; a batch the handler failed as a whole is bisected so
+that only its culprit events fail (see :meth:`BatchProcessor._handle`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from contracts import Envelope
-from shared.errors import ContractError, RetryableError, TributaryError
+from shared.errors import ContractError, RetryableError, StoreUnavailable, TributaryError
 from shared.messages import Message, parse_envelope
 from shared.observe import BatchObserver
 from shared.outcomes import Outcomes, RetryPolicy, sort_outcomes
@@ -59,29 +64,38 @@ class BatchProcessor:
         self.stats = Stats()
 
     def process(self, messages: Sequence[Message]) -> Outcomes:
-        """Handle ``messages`` and settle every one of them with the queue."""
+        """Handle ``messages`` and settle every one with the queue, except those whose store was out.
+
+        Never raises an ``Exception``: whatever a message holds and whatever the handler does, the batch's
+        outcome is returned. Should the runtime itself fail midway, every message is returned as an
+        unsettled ``retry``: it comes back after its visibility timeout, never lost.
+        """
         started = time.perf_counter()
-        watch = self._observer.watch(messages)  # times store and queue calls; reports to traces and metrics
-        envelopes: dict[str, Envelope | ContractError] = {}
-        for message in messages:
-            try:
-                envelopes[message.message_id] = self._upcast(parse_envelope(message.body))
-            except ContractError as exc:
-                envelopes[message.message_id] = exc
-        valid = [e for e in envelopes.values() if isinstance(e, Envelope)]
-        unique: dict[str, Envelope] = {}
-        for envelope in valid:
-            unique.setdefault(envelope.id, envelope)  # a redelivered duplicate in the same batch
-        failures, batch_error = self._call_handler(list(unique.values()))
-        fates: list[tuple[Message, Exception | None]] = []
-        for message in messages:
-            parsed = envelopes[message.message_id]
-            if isinstance(parsed, Exception):
-                fates.append((message, parsed))
-            else:
-                fates.append((message, batch_error or failures.get(parsed.id)))
-        outcomes = sort_outcomes(fates, service=self._service, policy=self._policy)
-        self._settle(outcomes)
+        try:
+            watch = self._observer.watch(messages)  # times store and queue calls; reports to traces, metrics
+            envelopes = {m.message_id: self._parse(m) for m in messages}
+            unique: dict[str, Envelope] = {}
+            for parsed in envelopes.values():
+                if isinstance(parsed, Envelope):
+                    unique.setdefault(parsed.id, parsed)  # a redelivered duplicate in the same batch
+            last = frozenset(
+                p.id
+                for m in messages
+                if m.receive_count >= self._policy.max_attempts
+                and isinstance(p := envelopes[m.message_id], Envelope)
+            )
+            failures = self._handle(list(unique.values()), last)
+            fates: list[tuple[Message, Exception | None]] = []
+            for message in messages:
+                parsed = envelopes[message.message_id]
+                fates.append((message, parsed if isinstance(parsed, Exception) else failures.get(parsed.id)))
+            outcomes = sort_outcomes(fates, service=self._service, policy=self._policy)
+            self._settle(outcomes)
+        except Exception:  # a runtime bug: nothing is settled, every message comes back after its timeout
+            log.exception("batch_crashed", messages=len(messages))
+            crashed = Outcomes(retry=[(m, RetryableError("batch crashed")) for m in messages])
+            self.stats.add(batches=1, received=len(messages), crashed=len(messages))
+            return crashed
         watch.done(envelopes, outcomes)
         self.stats.add(
             batches=1,
@@ -89,6 +103,7 @@ class BatchProcessor:
             stored=len(outcomes.done),
             retried=len(outcomes.retry),
             dead_lettered=len(outcomes.dead),
+            unavailable=len(outcomes.unavailable),
         )
         log.info(
             "batch_handled",
@@ -97,29 +112,69 @@ class BatchProcessor:
             stored=len(outcomes.done),
             retried=len(outcomes.retry),
             dead_lettered=len(outcomes.dead),
+            unavailable=len(outcomes.unavailable),
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return outcomes
 
-    def _call_handler(self, events: list[Envelope]) -> tuple[Mapping[str, Exception], Exception | None]:
-        if not events:
-            return {}, None
+    def _parse(self, message: Message) -> Envelope | ContractError:
         try:
-            return self._handler(events), None
-        except TributaryError as exc:
-            log.warning("batch_failed", error_type=type(exc).__name__, error=str(exc), events=len(events))
-            return {}, exc
-        except Exception as exc:  # a handler bug must not lose the batch: it is retried, then dead-lettered
-            log.exception("handler_crashed", events=len(events))
-            return {}, exc
+            return self._upcast(parse_envelope(message.body))
+        except ContractError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 - a body no parser anticipated: it alone is dead-lettered
+            log.warning("unreadable_message", message_id=message.message_id, error_type=type(exc).__name__)
+            return ContractError(f"message cannot be read ({type(exc).__name__})")
+
+    def _handle(self, events: Sequence[Envelope], last: frozenset[str]) -> dict[str, Exception]:
+        """Each event's failure (an event left out was stored), with the culprits of a failed batch isolated.
+
+        A handler that raises, or returns one and the same error for several events, failed them together.
+        Unless that error is :class:`~shared.errors.StoreUnavailable`, those events are handed again in
+        halves, down to single events, so each culprit fails alone with its own error and its batch-mates
+        are stored. A :class:`~shared.errors.RetryableError` is first retried as it came, and isolated only
+        once it would dead-letter an event (``last``: the ids on their last attempt). Handlers are
+        idempotent on the event id, so handing an event again is safe.
+        """
+        if not events:
+            return {}
+        try:
+            failures = dict(self._handler(events))
+        except StoreUnavailable as exc:
+            log.warning("store_unavailable", error=str(exc)[:300], events=len(events))
+            return {e.id: exc for e in events}
+        except Exception as exc:  # noqa: BLE001 - a handler bug is isolated like any failure (logged there)
+            _log_failure(exc, events=len(events))
+            if len(events) == 1 or not _isolate(exc, [e.id for e in events], last):
+                return {e.id: exc for e in events}
+            return self._bisect(events, last)
+        by_error: dict[int, list[str]] = defaultdict(list)
+        for event_id, error in failures.items():
+            by_error[id(error)].append(event_id)
+        shared = [ids for ids in by_error.values() if len(ids) > 1 and _isolate(failures[ids[0]], ids, last)]
+        together = {i for ids in shared for i in ids}
+        if together:
+            log.info("batch_failure_isolating", events=len(together))
+            failures = {i: e for i, e in failures.items() if i not in together}
+            failures |= self._bisect([e for e in events if e.id in together], last)
+        return failures
+
+    def _bisect(self, events: Sequence[Envelope], last: frozenset[str]) -> dict[str, Exception]:
+        half = len(events) // 2
+        first = self._handle(events[:half], last)
+        if _all_unavailable(first, events[:half]):  # the store went out meanwhile: no point going on
+            error = next(iter(first.values()))
+            return first | {e.id: error for e in events[half:]}
+        return first | self._handle(events[half:], last)
 
     def _settle(self, outcomes: Outcomes) -> None:
         """Tell the queue each message's fate; queue failures leave messages to reappear, never lost."""
         try:
             unsent = self._queue.dead_letter(outcomes.dead)
             for letter in outcomes.dead:
+                failure = letter.failure
                 with structlog.contextvars.bound_contextvars(message_id=letter.message.message_id):
-                    log.warning("dead_lettered", **letter.attributes)
+                    log.warning("dead_lettered", **(failure.fields() if failure else {}))
             unsent_ids = {id(d) for d in unsent}
             sent = [d.message for d in outcomes.dead if id(d) not in unsent_ids]
             undeleted = self._queue.delete([*outcomes.done, *sent])
@@ -135,8 +190,28 @@ class BatchProcessor:
                     error_type=type(error).__name__,
                     error=str(error)[:300],
                 )
-                by_delay[self._policy.backoff_s(message.receive_count)].append(message)
+                by_delay[self._policy.delay_s(message.receive_count, error)].append(message)
             for delay, group in by_delay.items():
                 self._queue.change_visibility(group, delay)
         except RetryableError as exc:
             log.warning("settle_failed", error=str(exc))
+
+
+def _isolate(error: Exception, ids: Sequence[str], last: frozenset[str]) -> bool:
+    """Whether events failed together by ``error`` are worth handing again one group at a time."""
+    if isinstance(error, StoreUnavailable):
+        return False
+    if isinstance(error, RetryableError):
+        return any(i in last for i in ids)
+    return True
+
+
+def _all_unavailable(failures: Mapping[str, Exception], events: Sequence[Envelope]) -> bool:
+    return bool(events) and all(isinstance(failures.get(e.id), StoreUnavailable) for e in events)
+
+
+def _log_failure(exc: Exception, *, events: int) -> None:
+    if isinstance(exc, TributaryError):
+        log.warning("batch_failed", error_type=type(exc).__name__, error=str(exc)[:300], events=events)
+    else:  # a handler bug: isolated like any failure, and logged with its traceback
+        log.exception("handler_crashed", error_type=type(exc).__name__, events=events)

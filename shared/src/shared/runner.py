@@ -53,7 +53,13 @@ def build_worker(
         observer=batch_observer(settings, registry),
         upcast=upcaster_for(consumes),
     )
-    return Worker(queue_=queue, processor=processor, limits=settings.limits(), poll=settings.poll())
+    return Worker(
+        queue_=queue,
+        processor=processor,
+        limits=settings.limits(),
+        poll=settings.poll(),
+        breaker=settings.breaker(),
+    )
 
 
 def batch_observer(settings: WorkerSettings, registry: Registry | None = None) -> BatchObserver:
@@ -96,7 +102,12 @@ def run_worker(
     signal.signal(signal.SIGINT, on_signal)
 
     def check() -> dict[str, Any]:
-        return {"ok": worker.healthy, "service": settings.service}
+        return {
+            "ok": worker.healthy,
+            "service": settings.service,
+            "breaker": worker.breaker.state.value,
+            "held": worker.held,
+        }
 
     server: HealthServer | ApiServer | None = None
     if settings.http_port and api is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.breaker import CircuitBreaker
 from shared.httpserver import ServerLimits
 from shared.outcomes import RetryPolicy
 from shared.tracing import Tracer, udp_emitter
@@ -68,6 +69,9 @@ class WorkerSettings(ServiceSettings):
     max_attempts: int = Field(default=5, ge=1, le=100)
     backoff_base_s: float = Field(default=2.0, ge=0)
     backoff_max_s: float = Field(default=300.0, ge=1, le=43200)
+    breaker_threshold: int = Field(default=3, ge=1, le=100, description="outage batches in a row to open")
+    breaker_open_s: float = Field(default=5.0, gt=0, le=3600, description="first cooldown before a probe")
+    breaker_open_max_s: float = Field(default=60.0, gt=0, le=3600, description="longest cooldown")
 
     def lambda_refusal(self) -> str | None:
         """Why these settings cannot run under AWS Lambda (an embedded store would live in one execution
@@ -84,6 +88,14 @@ class WorkerSettings(ServiceSettings):
     def poll(self) -> PollSettings:
         return PollSettings(
             pollers=self.pollers, wait_s=self.receive_wait_s, visibility_timeout_s=self.visibility_timeout_s
+        )
+
+    def breaker(self) -> CircuitBreaker:
+        """A fresh circuit breaker for the worker (see :mod:`shared.breaker`)."""
+        return CircuitBreaker(
+            threshold=self.breaker_threshold,
+            open_s=self.breaker_open_s,
+            max_open_s=max(self.breaker_open_max_s, self.breaker_open_s),
         )
 
     def retry_policy(self) -> RetryPolicy:

@@ -80,7 +80,7 @@ class SqsQueue:
                 Entries=[
                     {
                         "Id": str(i),
-                        "MessageBody": letter.message.body,
+                        "MessageBody": letter.body,
                         "MessageAttributes": {
                             k: {"DataType": "String", "StringValue": v} for k, v in letter.attributes.items()
                         },

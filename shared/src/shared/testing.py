@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate
 
+from shared.failure import limit_violations
 from shared.idempotency import Claim, Landed, LedgerRow
 from shared.idempotency.decide import ask_landed, decide
 from shared.messages import DeadLetter, Message
@@ -122,9 +123,18 @@ class InMemoryQueue:
 
     @_locked
     def dead_letter(self, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
+        """Keep the letters in :attr:`dead`; a letter over SQS's limits fails the test that produced it."""
         self.calls["dead_letter"] += 1
+        for letter in letters:
+            problems = limit_violations(letter.body, letter.attributes)
+            if problems:
+                raise DeadLetterLimitError(f"dead letter over SQS's limits: {'; '.join(problems)}")
         self.dead.extend(letters)
         return []
+
+
+class DeadLetterLimitError(BaseException):
+    """A dead letter SQS would refuse. A ``BaseException`` so that no runtime error handling hides it."""
 
 
 class InMemoryLedger:

@@ -65,7 +65,7 @@ def status(
     with failures():
         target = target_for(data_dir, profile, region, bus, None)
         rows = health.queue_status(target, peek_queues=peek_queues)
-        workers = health.worker_health(target.health_urls)
+        workers = health.worker_health(target.health_urls, restarts=target.restarts)
     if as_json:
         print_json({"queues": [asdict(r) for r in rows], "workers": [asdict(w) for w in workers]})
         return

@@ -123,24 +123,32 @@ class WorkerHealth:
     url: str
     ok: bool
     detail: str
+    restarts: int = 0
+    last_exit: str | None = None
 
 
 def worker_health(
-    health_urls: dict[str, list[str]], *, get: Callable[[str], httpx.Response] | None = None
+    health_urls: dict[str, list[str]],
+    *,
+    restarts: dict[str, list[tuple[int, str | None]]] | None = None,
+    get: Callable[[str], httpx.Response] | None = None,
 ) -> list[WorkerHealth]:
-    """``GET <url>/healthz`` of every replica: ok on 200, the status or the error otherwise."""
+    """``GET <url>/healthz`` of every replica: ok on 200, the status or the error otherwise; with the local
+    supervisor's restart count and last exit reason per replica, where known."""
     fetch = get or (lambda url: httpx.get(url, timeout=2.0))
     out: list[WorkerHealth] = []
     for service, urls in sorted(health_urls.items()):
-        for url in urls:
+        history = (restarts or {}).get(service, [])
+        for replica, url in enumerate(urls):
+            count, last_exit = history[replica] if replica < len(history) else (0, None)
             try:
                 response = fetch(url.rstrip("/") + "/healthz")
+                ok, detail = response.status_code == 200, str(response.status_code)
             except httpx.HTTPError as exc:
-                out.append(WorkerHealth(service=service, url=url, ok=False, detail=type(exc).__name__))
-                continue
+                ok, detail = False, type(exc).__name__
             out.append(
                 WorkerHealth(
-                    service=service, url=url, ok=response.status_code == 200, detail=str(response.status_code)
+                    service=service, url=url, ok=ok, detail=detail, restarts=count, last_exit=last_exit
                 )
             )
     return out

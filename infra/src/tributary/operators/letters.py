@@ -1,8 +1,9 @@
 """A dead letter as an operator sees it, and choosing letters by filter and time.
 
 A DLQ message holds what its queue held (an EventBridge event around the envelope, or a bare envelope) plus
-the reason the runtime attached as message attributes (``tributary.reason``, ``.error_type``,
-``.error_message``, ``.service``, ``.attempts``, ``.first_failure_at``). Messages a rule could not deliver
+the failure record the runtime attached (``reason``, ``error_type``, ``error_message``, ``service``,
+``attempts``, ``first_failure_at``), read through :mod:`shared.failure`, its only owner (which also reads
+the six ``tributary.*`` attributes of letters written before the record). Messages a rule could not deliver
 carry EventBridge's attributes instead (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RETRY_ATTEMPTS``); those are
 read as reason ``delivery_failed``. A body that is not JSON still makes a letter, with no event fields, so
 nothing in a DLQ is invisible to the tools.
@@ -14,15 +15,15 @@ the same key are alternatives (OR); filters on different keys must all hold (AND
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-ATTR_PREFIX = "tributary."
-REASON_KEYS = ("reason", "error_type", "error_message", "service", "attempts", "first_failure_at")
+from shared.boundedjson import loads
+from shared.errors import ContractError
+from shared.failure import read_failure
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,14 +65,14 @@ class Letter:
 
     @property
     def failed_at(self) -> datetime | None:
-        """When it first failed (``tributary.first_failure_at``), else when it reached the DLQ."""
+        """When it first failed (the record's ``first_failure_at``), else when it reached the DLQ."""
         return _parse_iso(self.reason.get("first_failure_at")) or self.sent_at
 
     def summary(self) -> dict[str, Any]:
         """What ``dlq peek --json`` prints for one letter."""
         try:
-            body: Any = json.loads(self.body)
-        except ValueError:
+            body: Any = loads(self.body)
+        except ContractError:  # not JSON, or poison (100,000 levels deep): shown as text
             body = self.body
         return {
             "message_id": self.message_id,
@@ -103,9 +104,11 @@ def _string_attributes(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _reason(attrs: Mapping[str, str]) -> dict[str, str]:
-    ours = {k[len(ATTR_PREFIX) :]: v for k, v in attrs.items() if k.startswith(ATTR_PREFIX)}
-    if ours or "ERROR_CODE" not in attrs:
-        return {k: ours[k] for k in REASON_KEYS if k in ours}
+    failure = read_failure(attrs)
+    if failure is not None:
+        return {k: v for k, v in failure.fields().items() if v and not (k == "attempts" and v == "0")}
+    if "ERROR_CODE" not in attrs:
+        return {}
     delivery = {
         "reason": "delivery_failed",
         "error_type": attrs.get("ERROR_CODE", ""),
@@ -124,8 +127,8 @@ def letter_from_message(raw: Mapping[str, Any]) -> Letter:
     event: Mapping[str, Any] | None = None
     detail_type = source = None
     try:
-        doc = json.loads(body)
-    except ValueError:
+        doc = loads(body)
+    except ContractError:  # not JSON, or past the parser's limits: a letter without event fields
         doc = None
     if isinstance(doc, dict) and isinstance(doc.get("detail"), dict) and "detail-type" in doc:
         event, detail_type, source = doc["detail"], str(doc["detail-type"]), str(doc.get("source", ""))

@@ -69,10 +69,16 @@ def status_tables(rows: list[QueueStatus], health: list[WorkerHealth], where: st
         )
     tables = [queues]
     workers = Table(title="Workers (/healthz)")
-    for column in ("service", "url", "health"):
+    for column in ("service", "url", "health", "restarts", "last exit"):
         workers.add_column(column)
     for h in health:
-        workers.add_row(h.service, h.url, "[green]ok[/]" if h.ok else f"[red]{h.detail}[/]")
+        workers.add_row(
+            h.service,
+            h.url,
+            "[green]ok[/]" if h.ok else f"[red]{h.detail}[/]",
+            str(h.restarts),
+            h.last_exit or "—",
+        )
     if not health:
         workers.add_row("—", "no service URLs here (stack.json lists them on a local stack)", "")
     tables.append(workers)

@@ -66,6 +66,7 @@ class Target:
         make_client: builds a boto3 client for a service name; called once per service.
         queues: the workers' queues already known (from ``stack.json``); others are resolved by name.
         health_urls: ``{service: [base URL per replica]}`` for ``/healthz``; empty on AWS.
+        restarts: ``{service: [(restarts, last exit reason) per replica]}`` from the local supervisor.
         manifests: the installed services (topology, and what a service consumes).
         services: the services that run here, when the target knows (a local stack runs a chosen few of
             the installed ones); ``None``: every installed one (AWS).
@@ -77,6 +78,7 @@ class Target:
     make_client: Callable[[str], Any]
     queues: dict[str, QueuePair] = field(default_factory=dict)
     health_urls: dict[str, list[str]] = field(default_factory=dict)
+    restarts: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     manifests: list[ServiceManifest] = field(default_factory=list)
     services: set[str] | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -171,6 +173,10 @@ def description_target(info: dict[str, Any], *, manifests: Sequence[ServiceManif
             for name, q in info.get("queues", {}).items()
         },
         health_urls={name: list(s.get("urls") or [s["url"]]) for name, s in info.get("services", {}).items()},
+        restarts={
+            name: list(zip(s.get("restarts", []), s.get("last_exit", []), strict=False))
+            for name, s in info.get("services", {}).items()
+        },
         manifests=list(load_manifests() if manifests is None else manifests),
         services=set(info.get("services", {})) | set(info.get("queues", {})),
     )

@@ -75,8 +75,10 @@ class ArchiveWriter:
                 lease_s=self._lease_s,
                 landed=self._store.exists,
             )
-            for id_ in claim.busy:
-                failures[id_] = RetryableError(f"event {id_} is being archived by another writer")
+            for id_ in claim.busy:  # back once the other writer's lease has run out: one attempt per lease
+                failures[id_] = RetryableError(
+                    f"event {id_} is being archived by another writer", retry_after_s=self._lease_s
+                )
             for id_ in claim.conflict:
                 failures[id_] = IdConflict(f"event id {id_} was archived before with other content")
             fresh = set(claim.fresh)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import RetryableError
+from shared.errors import RetryableError, StoreUnavailable
 
 
 class InMemoryArchiveStore:
@@ -22,7 +22,7 @@ class InMemoryArchiveStore:
     def put(self, key: str, body: bytes) -> None:
         self.puts += 1
         if self.down:
-            raise RetryableError("archive store is down")
+            raise StoreUnavailable("archive store is down")
         if self.put_error is not None:
             if self.lands_despite_error:
                 self.objects[key] = body
@@ -31,5 +31,5 @@ class InMemoryArchiveStore:
 
     def exists(self, key: str) -> bool:
         if self.down:
-            raise RetryableError("archive store is down")
+            raise StoreUnavailable("archive store is down")
         return key in self.objects

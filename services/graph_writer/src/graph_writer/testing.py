@@ -25,7 +25,7 @@ from graph_writer.model import (
     label_of,
     node_id,
 )
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, StoreUnavailable
 
 EdgeKey = tuple[str, str, str, tuple[tuple[str, Any], ...]]
 """(type, start id, end id, the MERGE's key properties)."""
@@ -52,7 +52,7 @@ class InMemoryGraphStore:
 
     def _check_up(self) -> None:
         if self.down:
-            raise RetryableError("graph store is down")
+            raise StoreUnavailable("graph store is down")
 
     def _merge_node(self, prefix: str, key_prop: str, key: str) -> dict[str, Any]:
         uid = node_id(prefix, key)

@@ -125,10 +125,10 @@ def test_a_sigkilled_owner_takes_its_server_along_and_the_next_start_finds_the_d
         again.stop()
 
 
-def test_a_sigkilled_server_leaves_stale_files_that_do_not_block_a_restart(
-    server: EmbeddedFalkorServer,
-) -> None:
+def test_a_sigkilled_server_leaves_stale_files_that_do_not_block_a_restart(tmp_path: Path) -> None:
     """After SIGKILL of the server itself its pid and socket files remain; acknowledged writes survive."""
+    server = EmbeddedFalkorServer(tmp_path / "falkordb", watch=False)
+    server.start()
     FalkorDB(**server.client_kwargs()).select_graph("g").query("CREATE (:Player {name: 'acknowledged'})")
     pid = server.pid
     assert pid is not None
@@ -137,7 +137,29 @@ def test_a_sigkilled_server_leaves_stale_files_that_do_not_block_a_restart(
     server.stop()
     assert server.pid_path.exists() and server.socket_path.exists()
     server.start()
-    assert _players(server) == ["acknowledged"]
+    try:
+        assert _players(server) == ["acknowledged"]
+    finally:
+        server.stop()
+
+
+def test_a_server_that_dies_under_its_owner_is_started_again_with_its_data(
+    server: EmbeddedFalkorServer,
+) -> None:
+    """The watchdog restarts a SIGKILLed server in the same folder; the same client reconnects and finds
+    every acknowledged write."""
+    graph = FalkorDB(**server.client_kwargs()).select_graph("g")
+    graph.query("CREATE (:Player {name: 'before'})")
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert _wait_gone(pid)
+    deadline = time.monotonic() + 30
+    while not (server.restarts == 1 and server.pid not in (None, pid)):
+        assert time.monotonic() < deadline, "the server was not restarted"
+        time.sleep(0.05)
+    graph.query("CREATE (:Player {name: 'after'})")
+    assert sorted(_players(server)) == ["after", "before"]
 
 
 def test_a_leftover_server_of_the_folder_is_stopped_before_a_new_one_starts(

@@ -20,7 +20,7 @@ from typing import Any
 
 from notifier.model import DEFAULT_RETENTION_S, Alert, Notification, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
-from shared.errors import RetryableError
+from shared.errors import StoreUnavailable
 
 
 @dataclass
@@ -44,7 +44,7 @@ class InMemoryStateStore:
 
     def _check(self) -> None:
         if self.down:
-            raise RetryableError("state store is down")
+            raise StoreUnavailable("state store is down")
 
     def claim(self, alert: Alert, *, now: float, lease_s: float) -> NotificationClaim:
         with self._lock:

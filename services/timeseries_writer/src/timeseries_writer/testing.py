@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, StoreUnavailable
 from timeseries_writer.model import Bucket, Point, SeriesAnswer, SeriesQuery, bucket_start
 
 _AGGREGATE: dict[str, Callable[[list[float]], float]] = {
@@ -33,7 +33,7 @@ class InMemorySeriesStore:
 
     def write(self, points: Sequence[Point]) -> Mapping[str, PermanentError]:
         if self.down:
-            raise RetryableError("series store is down")
+            raise StoreUnavailable("series store is down")
         self.writes += 1
         failures: dict[str, PermanentError] = {}
         for point in points:
@@ -46,7 +46,7 @@ class InMemorySeriesStore:
 
     def query(self, query: SeriesQuery) -> SeriesAnswer:
         if self.down:
-            raise RetryableError("series store is down")
+            raise StoreUnavailable("series store is down")
         groups: dict[datetime, list[float]] = defaultdict(list)
         units: set[str] = set()
         for point in self.points.values():

@@ -1,8 +1,9 @@
 """S3 adapter of :class:`~archiver.ports.ArchiveStore`.
 
-A put that S3 answered with an error, or that never connected, did not store the object (a definite
-:class:`~shared.errors.RetryableError`); one whose connection timed out or closed after the request was sent
-may have (:class:`~archiver.ports.WriteOutcomeUnknown`). The client's connect and read timeouts come from
+A put that S3 answered with an error, or that never connected, did not store the object: a definite
+:class:`~shared.errors.StoreUnavailable` (not the events' fault, so the worker holds them). One whose
+connection timed out or closed after the request was sent may have stored it
+(:class:`~archiver.ports.WriteOutcomeUnknown`). The client's connect and read timeouts come from
 :func:`shared.aws.client`; botocore's own retries of a put go to the same key with the same body.
 """
 
@@ -14,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as NotConnected
 
 from archiver.ports import WriteOutcomeUnknown
-from shared.errors import RetryableError
+from shared.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -35,7 +36,7 @@ class S3ArchiveStore:
                 Bucket=self._bucket, Key=key, Body=body, ContentType="application/x-ndjson+gzip"
             )
         except (ClientError, NotConnected) as exc:
-            raise RetryableError(f"S3 put of {key} failed: {exc}") from exc
+            raise StoreUnavailable(f"S3 put of {key} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise WriteOutcomeUnknown(f"S3 put of {key} may have failed: {type(exc).__name__}") from exc
 
@@ -45,7 +46,7 @@ class S3ArchiveStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
                 return False
-            raise RetryableError(f"S3 head of {key} failed: {exc}") from exc
+            raise StoreUnavailable(f"S3 head of {key} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise RetryableError(f"S3 head of {key} failed: {exc}") from exc
+            raise StoreUnavailable(f"S3 head of {key} failed: {exc}") from exc
         return True

@@ -15,7 +15,7 @@ import redis
 
 from graph_writer import cypher
 from graph_writer.adapters.cypher_store import CypherGraphStore
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
 
 # Server replies that mean "not now" rather than "never": memory, loading, a busy script, a read-only replica.
 _TRANSIENT_REPLIES = ("OOM", "LOADING", "BUSY", "MISCONF", "TRYAGAIN", "READONLY", "MASTERDOWN")
@@ -44,7 +44,7 @@ class FalkorGraphStore(CypherGraphStore):
                 if "already indexed" not in str(exc):
                     raise PermanentError(f"FalkorDB refused {statement!r}: {exc}") from exc
             except redis.RedisError as exc:
-                raise RetryableError(f"FalkorDB index creation failed: {exc}") from exc
+                raise StoreUnavailable(f"FalkorDB index creation failed: {exc}") from exc
 
     def _run(self, query: str, params: dict[str, Any], *, write: bool) -> list[dict[str, Any]]:
         run = self._graph.query if write else self._graph.ro_query
@@ -52,11 +52,13 @@ class FalkorGraphStore(CypherGraphStore):
             result = run(query, params, timeout=self._timeout_ms)
         except redis.ResponseError as exc:
             message = str(exc)
-            if message.startswith(_TRANSIENT_REPLIES) or "timed out" in message.lower():
-                raise RetryableError(f"FalkorDB is busy: {message}") from exc
+            if message.startswith(_TRANSIENT_REPLIES):
+                raise StoreUnavailable(f"FalkorDB is busy: {message}") from exc
+            if "timed out" in message.lower():  # maybe this query alone: retried, isolated at the last try
+                raise RetryableError(f"FalkorDB query timed out: {message}") from exc
             raise PermanentError(f"FalkorDB rejected the query: {message}") from exc
         except redis.RedisError as exc:  # connection refused or reset, timeouts: the server is down
-            raise RetryableError(f"FalkorDB unreachable: {exc}") from exc
+            raise StoreUnavailable(f"FalkorDB unreachable: {exc}") from exc
         names = [_column_name(column) for column in result.header]
         return [dict(zip(names, row, strict=True)) for row in result.result_set]
 

@@ -17,7 +17,13 @@ and reattaches to whatever a registry file names. We use only its binaries and r
 - owning that folder through an exclusive ``flock`` (released by the kernel when the owner dies); whoever
   takes the lock first stops a server a dead owner left behind, if its pid file names one still running;
 - replicas of graph_writer share the folder: the first to take the lock owns the server, the others
-  attach to its socket (:meth:`EmbeddedFalkorServer.start_or_attach`).
+  attach to its socket (:meth:`EmbeddedFalkorServer.start_or_attach`);
+- watched: if the server dies under its owner (OOM-killed, crashed), a watchdog thread starts it again in
+  the same folder (the append-only file replays what was acknowledged), backing off 1, 2, 4… s; meanwhile
+  writes fail as :class:`~shared.errors.StoreUnavailable` and the worker holds its messages. After
+  ``max_restart_failures`` failed restarts in a row the watchdog sends its own process SIGTERM: the worker
+  drains and exits, and the supervisor (ECS, or the local one) restarts the whole service, rather than
+  letting graph_writer run on without its store.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -99,6 +106,9 @@ class EmbeddedFalkorServer:
         appendfsync: ``always`` (each write on disk before it is acknowledged) or ``everysec``.
         start_timeout_s: how long start-up (including replaying the append-only file) may take.
         module_args: extra FalkorDB module arguments (``THREAD_COUNT 2``...).
+        watch: restart the server when it dies under us (see the module docstring).
+        max_restart_failures: failed restarts in a row after which the watchdog gives up and stops this
+            process (SIGTERM) so that it is restarted whole.
     """
 
     def __init__(
@@ -108,6 +118,8 @@ class EmbeddedFalkorServer:
         appendfsync: str = "always",
         start_timeout_s: float = 60.0,
         module_args: tuple[str, ...] = (),
+        watch: bool = True,
+        max_restart_failures: int = 5,
     ) -> None:
         if appendfsync not in {"always", "everysec"}:
             raise ValueError("appendfsync must be 'always' or 'everysec'")
@@ -115,9 +127,14 @@ class EmbeddedFalkorServer:
         self.appendfsync = appendfsync
         self.start_timeout_s = start_timeout_s
         self.module_args = module_args
+        self.watch = watch
+        self.max_restart_failures = max_restart_failures
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock: IO[str] | None = None
         self._dir_fd: int | None = None
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.restarts = 0
 
     @property
     def socket_path(self) -> Path:
@@ -179,30 +196,64 @@ class EmbeddedFalkorServer:
         try:
             self._open_directory()
             self._stop_leftover()
-            server, module = _binaries()
-            self.config_path.write_text(self._config(), encoding="utf-8")
             started = time.monotonic()
-            with self.log_path.open("ab") as early_log:  # what it says before it opens its own log file
-                self._proc = subprocess.Popen(
-                    [server, str(self.config_path), "--loadmodule", module, *self.module_args],
-                    cwd=self.directory,
-                    stdin=subprocess.DEVNULL,
-                    stdout=early_log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    pass_fds=() if self._dir_fd is None else (self._dir_fd,),
-                    preexec_fn=_die_with_parent,  # only calls prctl: safe between fork and exec
-                )
+            self._spawn()
             self._wait_ready()
         except BaseException:
             self.stop()
             raise
         log.info(
             "falkordb_started",
-            pid=self._proc.pid,
+            pid=self.pid,
             socket=self.connect_path,
             ms=round((time.monotonic() - started) * 1000),
         )
+        if not self.watch:
+            return
+        self._stopping.clear()
+        self._watchdog = threading.Thread(target=self._watch, name="falkordb-watchdog", daemon=True)
+        self._watchdog.start()
+
+    def _spawn(self) -> None:
+        server, module = _binaries()
+        self.config_path.write_text(self._config(), encoding="utf-8")
+        with self.log_path.open("ab") as early_log:  # what it says before it opens its own log file
+            self._proc = subprocess.Popen(
+                [server, str(self.config_path), "--loadmodule", module, *self.module_args],
+                cwd=self.directory,
+                stdin=subprocess.DEVNULL,
+                stdout=early_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=() if self._dir_fd is None else (self._dir_fd,),
+                preexec_fn=_die_with_parent,  # only calls prctl: safe between fork and exec
+            )
+
+    def _watch(self) -> None:
+        """Start the server again whenever it dies under us; give up (SIGTERM ourselves) if it will not."""
+        failures = 0
+        while not self._stopping.wait(0.5):
+            proc = self._proc
+            if proc is None or proc.poll() is None:
+                continue
+            log.error("falkordb_died", pid=proc.pid, code=proc.returncode, log_tail=self.log_tail(5))
+            try:
+                self.pid_path.unlink(missing_ok=True)
+                self.socket_path.unlink(missing_ok=True)
+                self._spawn()
+                self._wait_ready()
+            except (FalkorServerError, OSError) as exc:
+                failures += 1
+                log.error("falkordb_restart_failed", attempt=failures, error=str(exc)[:300])
+                if failures >= self.max_restart_failures:
+                    log.error("falkordb_gave_up", failures=failures)
+                    os.kill(os.getpid(), signal.SIGTERM)  # drain and exit: the supervisor restarts us whole
+                    return
+                self._stopping.wait(min(2.0 ** (failures - 1), 30.0))
+                continue
+            failures = 0
+            self.restarts += 1
+            log.warning("falkordb_restarted", pid=self.pid, restarts=self.restarts)
 
     def attach(self) -> None:
         """Use the server that another process (a replica) owns in this folder, once it answers.
@@ -295,6 +346,10 @@ class EmbeddedFalkorServer:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Shut the server down cleanly (its append-only file flushed), then release the folder."""
+        self._stopping.set()
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog is not threading.current_thread():
+            watchdog.join(timeout=self.start_timeout_s + 5)
         proc, self._proc = self._proc, None
         try:
             if proc is not None and proc.poll() is None:

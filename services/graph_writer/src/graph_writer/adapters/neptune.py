@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from graph_writer.adapters.cypher_store import CypherGraphStore
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_neptunedata import NeptuneDataClient
@@ -114,9 +114,10 @@ class NeptuneGraphStore(CypherGraphStore):
             code = _code(exc)
             if code in PERMANENT_CODES:
                 raise PermanentError(f"Neptune rejected the query ({code}): {exc}") from exc
-            raise RetryableError(f"Neptune query failed ({code or _status(exc)}): {exc}") from exc
+            error = StoreUnavailable if _transient(exc) else RetryableError
+            raise error(f"Neptune query failed ({code or _status(exc)}): {exc}") from exc
         except BotoCoreError as exc:
-            raise RetryableError(f"Neptune unreachable: {exc}") from exc
+            raise StoreUnavailable(f"Neptune unreachable: {exc}") from exc
         # the stub types ``results`` as any JSON document; openCypher answers with a list of rows
         results = cast("list[dict[str, Any]]", response.get("results") or [])
         return results

@@ -30,7 +30,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
-from shared.errors import RetryableError
+from shared.aws import service_unavailable
+from shared.errors import RetryableError, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -71,9 +72,10 @@ class DynamoStateStore:
         except ClientError as exc:
             if _conditional(exc):
                 raise
-            raise RetryableError(f"DynamoDB {fn.__name__} on {self.table} failed: {exc}") from exc
+            error = StoreUnavailable if service_unavailable(exc) else RetryableError
+            raise error(f"DynamoDB {fn.__name__} on {self.table} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise RetryableError(f"DynamoDB {fn.__name__} on {self.table} failed: {exc}") from exc
+            raise StoreUnavailable(f"DynamoDB {fn.__name__} on {self.table} failed: {exc}") from exc
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._call(

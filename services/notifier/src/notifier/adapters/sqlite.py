@@ -17,7 +17,7 @@ from typing import Any
 
 from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
-from shared.errors import RetryableError
+from shared.errors import StoreUnavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -62,12 +62,12 @@ class SqliteStateStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise RetryableError(f"state store {self.path.name} is busy: {exc}") from exc
+                raise StoreUnavailable(f"state store {self.path.name} is busy: {exc}") from exc
             try:
                 yield self._db
             except sqlite3.OperationalError as exc:
                 self._db.execute("ROLLBACK")
-                raise RetryableError(f"state store {self.path.name} failed: {exc}") from exc
+                raise StoreUnavailable(f"state store {self.path.name} failed: {exc}") from exc
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
 from timeseries_writer.model import DIMENSIONS, Bucket, Point, SeriesAnswer, SeriesQuery
 
 _SCHEMA = """
@@ -56,13 +56,24 @@ _INSERT = (
     + ") ON CONFLICT DO NOTHING"
 )
 _EPOCH = datetime.fromtimestamp(0, UTC)
+# Failures of the store itself (disk, lock, memory, connection), as opposed to the rows of a write.
+_UNAVAILABLE = (
+    duckdb.IOException,
+    duckdb.ConnectionException,
+    duckdb.OutOfMemoryException,
+    duckdb.TransactionException,
+    duckdb.FatalException,
+    duckdb.InterruptException,
+    duckdb.PermissionException,
+    duckdb.ResourceInUseException,
+)
 
 
 class DuckDBSeriesStore:
     """Points in a DuckDB file at ``path``; also the :class:`~timeseries_writer.ports.SeriesReader`.
 
     Raises:
-        RetryableError: the file cannot be opened (another process holds it, or the disk fails).
+        StoreUnavailable: the file cannot be opened (another process holds it, or the disk fails).
     """
 
     def __init__(self, path: Path, *, memory_limit: str = "128MB", threads: int = 1) -> None:
@@ -76,7 +87,7 @@ class DuckDBSeriesStore:
         try:
             self._db = duckdb.connect(str(path), config=config)
         except duckdb.Error as exc:
-            raise RetryableError(f"cannot open the series store {path}: {exc}") from exc
+            raise StoreUnavailable(f"cannot open the series store {path.name}: {exc}") from exc
         self._lock = threading.Lock()
         self.writes = 0
         self._db.execute(_SCHEMA)
@@ -93,7 +104,9 @@ class DuckDBSeriesStore:
             with self._lock:
                 self.writes += 1
                 self._db.execute(_INSERT, _columns(unique.values()))
-        except duckdb.Error as exc:
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"series store unavailable: {exc}") from exc
+        except duckdb.Error as exc:  # about the rows: retried, the culprit isolated at the last try
             raise RetryableError(f"series store write failed: {exc}") from exc
         return {}
 

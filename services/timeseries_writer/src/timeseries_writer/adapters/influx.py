@@ -10,7 +10,7 @@ Up to ``max_lines`` lines per request. A request InfluxDB refuses as a whole (40
 the bucket's retention) is sent again line by line, so only the events whose lines are refused fail, each
 with InfluxDB's message; lines that were written twice are overwritten with themselves. 429 and 5xx
 answers and connection errors are retried with tenacity, then raised as
-:class:`~shared.errors.RetryableError`, as are 401/403/404 (a token or bucket to fix, not a bad event).
+:class:`~shared.errors.StoreUnavailable`, as are 401/403/404 (a token or bucket to fix, not a bad event).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.wait import WaitBaseT
 
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, StoreUnavailable
 from timeseries_writer.adapters.keys import timestamp_ns
 from timeseries_writer.model import Point
 
@@ -141,16 +141,16 @@ class InfluxSeriesStore:
         return failures
 
     def _post(self, body: str) -> httpx.Response:
-        """POST one body; returns a 2xx, 400 or 422 answer, raises RetryableError for anything else."""
+        """POST one body; returns a 2xx, 400 or 422 answer, raises StoreUnavailable for anything else."""
         try:
             response: httpx.Response = self._retrying(self._send, body)
         except _Transient as exc:
-            raise RetryableError(str(exc)) from exc
+            raise StoreUnavailable(str(exc)) from exc
         except httpx.HTTPError as exc:
-            raise RetryableError(f"InfluxDB write failed: {exc}") from exc
+            raise StoreUnavailable(f"InfluxDB write failed: {exc}") from exc
         if response.is_success or response.status_code in _REFUSED:
             return response
-        raise RetryableError(f"InfluxDB answered {response.status_code}: {_message(response)}")
+        raise StoreUnavailable(f"InfluxDB answered {response.status_code}: {_message(response)}")
 
     def _send(self, body: str) -> httpx.Response:
         self.calls += 1

@@ -29,7 +29,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.wait import WaitBaseT
 
-from shared.errors import PermanentError, RetryableError
+from shared.errors import PermanentError, RetryableError, StoreUnavailable
 from timeseries_writer.adapters.keys import timestamp_ns
 from timeseries_writer.model import Point
 
@@ -40,6 +40,10 @@ log = structlog.get_logger()
 
 MAX_RECORDS = 100
 _TRANSIENT = {"ThrottlingException", "InternalServerException", "ServiceUnavailable", "RequestTimeout"}
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -108,9 +112,10 @@ class TimestreamSeriesStore:
             if code == "ValidationException":
                 reason = PermanentError(f"Timestream refused the write: {exc}")
                 return {p.event_id: reason for p in chunk}
-            raise RetryableError(f"Timestream write failed: {exc}") from exc
+            error = StoreUnavailable if _is_transient(exc) or _status(exc) >= 500 else RetryableError
+            raise error(f"Timestream write failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise RetryableError(f"Timestream write failed: {exc}") from exc
+            raise StoreUnavailable(f"Timestream write failed: {exc}") from exc
         return {}
 
     def _call(self, request: dict[str, Any]) -> Any:
