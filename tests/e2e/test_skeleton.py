@@ -58,7 +58,8 @@ def test_every_valid_event_is_archived_exactly_once(stack: StackClient) -> None:
     def drained() -> bool:
         return all(d == {"queue": 0, "dlq": 0} for d in stack.depths().values())
 
-    assert wait_for(drained, timeout_s=60), stack.depths()
+    # every worker catches up (graph, series and the notifier may trail the archive under load)
+    wait_for(drained, timeout_s=240, interval_s=1.0, what="every queue and DLQ empty", seen=stack.depths)
     archive = [envelope for _, envelope in stack.archived()]  # these events and all other modules' so far
     assert schema_violations(archive) == []
     print(f"skeleton e2e: {len(archive)} archived lines, each valid against its version's JSON Schema")
