@@ -137,7 +137,7 @@ def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient, e
     marker = readings(1, site=site + "-marker", now=now, prefix=f"marker-{uuid.uuid4().hex[:8]}")
     stack.publish(marker)
     assert wait_for(lambda: stored(url, site=site + "-marker", now=now) == 1, timeout_s=300)
-    assert wait_for(lambda: _drained(stack), timeout_s=120), stack.depths()
+    wait_for(lambda: _drained(stack), timeout_s=300, what="the queues to drain", seen=stack.depths)
     twice_s = time.monotonic() - started
     twice = {agg: aggregates(url, site=site, now=now, agg=agg) for agg in once}
     assert twice == once
