@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from contracts import new_event_id
-from shared.testkit.samples import load_sample
+from shared.testkit.samples import fresh_sample
 from tributary.client import StackClient
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +70,7 @@ def _still_open(sock: socket.socket) -> bool:
 
 
 def _publish_one(stack: StackClient) -> httpx.Response:
-    event = load_sample("sensor.reading", 1) | {"id": new_event_id()}
+    event = fresh_sample("sensor.reading", 1)
     return httpx.post(
         stack.description["ingest_url"] + "/v1/events",
         json={"events": [event]},
@@ -121,7 +120,7 @@ def test_requests_without_a_valid_key_are_401_and_foreign_events_403(stack: Stac
     """No key, a made-up key: 401 with a reason and no key echoed; an ops.* event from the local producer:
     403 (only the platform raises alarms)."""
     url = stack.description["ingest_url"] + "/v1/events"
-    event = load_sample("sensor.reading", 1) | {"id": new_event_id()}
+    event = fresh_sample("sensor.reading", 1)
     anonymous = httpx.post(url, json={"events": [event]}, timeout=10)
     forged_key = "trb_0123456789ab_" + "A" * 43
     forged = httpx.post(
@@ -130,7 +129,7 @@ def test_requests_without_a_valid_key_are_401_and_foreign_events_403(stack: Stac
     assert (anonymous.status_code, forged.status_code) == (401, 401)
     assert "0123456789ab is unknown or revoked" in forged.json()["error"]["message"]
     assert forged_key not in forged.text
-    alarm = load_sample("ops.dlq_depth", 1) | {"id": new_event_id()}
+    alarm = fresh_sample("ops.dlq_depth", 1)
     response = httpx.post(url, json={"events": [alarm]}, headers=stack.ingest_headers(), timeout=10)
     assert response.status_code == 403
     assert response.json()["error"]["events"] == [

@@ -12,16 +12,14 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from contracts import new_event_id
 from shared.manifest import load_manifests
-from shared.testkit.samples import load_sample
+from shared.testkit.samples import fresh_sample
 from shared.testkit.waiting import wait_for
 from shared.tracing import TraceContext, new_trace_header
 from tributary.client import StackClient
@@ -69,7 +67,7 @@ def _segments(path: Path) -> list[dict[str, Any]]:
 
 def _reading() -> dict[str, Any]:
     """A reading every worker stores (a recent time: the series store refuses points past its retention)."""
-    return load_sample("sensor.reading", 1) | {"id": new_event_id(), "time": datetime.now(UTC).isoformat()}
+    return fresh_sample("sensor.reading", 1)
 
 
 def _complete(

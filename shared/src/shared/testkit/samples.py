@@ -7,8 +7,11 @@ make it invalid.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from contracts import new_event_id
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 
@@ -20,6 +23,12 @@ def load_sample(type_: str, version: int) -> dict[str, Any]:
         FileNotFoundError: if there is no sample for that contract.
     """
     return _read(EVENTS_DIR / f"{type_}.v{version}.json")
+
+
+def fresh_sample(type_: str, version: int) -> dict[str, Any]:
+    """The sample event of ``type_`` at ``version`` as a new event: a new id and the time now (the samples'
+    fixed times fall out of the series store's retention as the calendar moves on)."""
+    return load_sample(type_, version) | {"id": new_event_id(), "time": datetime.now(UTC).isoformat()}
 
 
 def all_samples() -> list[dict[str, Any]]:
