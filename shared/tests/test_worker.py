@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from contracts import Envelope
+from shared.batching import BatchLimits
 from shared.breaker import CircuitBreaker
 from shared.errors import StoreUnavailable
 from shared.messages import Message
@@ -15,7 +16,7 @@ from shared.outcomes import RetryPolicy
 from shared.processing import BatchProcessor
 from shared.testing import InMemoryQueue
 from shared.testkit.envelopes import envelope, rule_body
-from shared.worker import BatchLimits, InFlight, PollSettings, Worker
+from shared.worker import InFlight, PollSettings, Worker
 
 
 class SlowHandler:
@@ -65,12 +66,13 @@ def test_messages_accumulate_into_batches_of_the_configured_size() -> None:
 
 
 def test_a_partial_batch_is_flushed_after_the_wait() -> None:
-    """Three messages are handled once max_wait passes, without reaching max_events."""
+    """Three messages are handled once max_wait passes, without reaching max_events (the drained rule off:
+    with it, they would go at once; see test_batching)."""
     queue = InMemoryQueue()
     for _ in range(3):
         queue.send(rule_body(envelope()))
     handler = SlowHandler()
-    worker = _worker(queue, handler, BatchLimits(max_events=1000, max_wait_ms=50))
+    worker = _worker(queue, handler, BatchLimits(max_events=1000, max_wait_ms=50, flush_when_drained=False))
     _run_until(worker, lambda: queue.depth == 0)
     assert handler.batches == [3]
 

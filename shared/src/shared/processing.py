@@ -1,5 +1,9 @@
 """The per-batch core of the worker: parse, hand to the handler, then act on each message's outcome.
 
+Two halves, so that a worker can pipeline them: :meth:`BatchProcessor.handle` (parse, handler, each
+message's fate) and :meth:`BatchProcessor.settle` (tell the queue); :meth:`BatchProcessor.process` runs
+both in turn (the Lambda adapter).
+
 Success → delete; transient failure → visibility backoff; permanent failure or last attempt → DLQ with the
 reason, then delete; store outage (:class:`~shared.errors.StoreUnavailable`) → left to the caller, attempts
 unspent. A message leaves its queue only once it is stored or safely in the DLQ.
@@ -11,6 +15,8 @@ that only its culprit events fail (see :meth:`BatchProcessor._handle`).
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -21,7 +27,7 @@ import structlog
 from contracts import Envelope
 from shared.errors import ContractError, RetryableError, StoreUnavailable, TributaryError
 from shared.messages import Message, parse_envelope
-from shared.observe import BatchObserver
+from shared.observe import BatchObserver, BatchWatch
 from shared.outcomes import Outcomes, RetryPolicy, sort_outcomes
 from shared.ports import BatchHandler, MessageQueue
 from shared.upcasting import Upcast, no_upcast
@@ -29,14 +35,32 @@ from shared.upcasting import Upcast, no_upcast
 log = structlog.get_logger()
 
 
+@dataclass(frozen=True, kw_only=True)
+class Handled:
+    """A handled batch waiting to be settled: each message's fate, and the open watch that times the queue
+    calls of settling (in ``context``, where the watch was opened)."""
+
+    messages: Sequence[Message]
+    outcomes: Outcomes
+    started: float
+    envelopes: Mapping[str, Envelope | ContractError] = field(default_factory=dict)
+    events: int = 0
+    watch: BatchWatch | None = None
+    context: contextvars.Context | None = None
+    crashed: bool = False
+
+
 @dataclass(kw_only=True)
 class Stats:
-    """Running totals of what the processor did, by outcome."""
+    """Running totals of what the processor did, by outcome; thread-safe (the worker settles on its own
+    thread)."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **increments: int) -> None:
-        self.counts.update(increments)
+        with self._lock:
+            self.counts.update(increments)
 
 
 class BatchProcessor:
@@ -70,33 +94,39 @@ class BatchProcessor:
         outcome is returned. Should the runtime itself fail midway, every message is returned as an
         unsettled ``retry``: it comes back after its visibility timeout, never lost.
         """
+        handled = self.handle(messages)
+        self.settle(handled)
+        return handled.outcomes
+
+    def handle(self, messages: Sequence[Message]) -> Handled:
+        """The first half of :meth:`process`: parse, hand to the handler, decide each message's fate.
+
+        Nothing is said to the queue yet: the caller passes the result to :meth:`settle`, possibly from
+        another thread while it handles the next batch. Never raises an ``Exception``.
+        """
         started = time.perf_counter()
+        context = contextvars.copy_context()  # the batch's watch lives in it, through handling and settling
         try:
-            watch = self._observer.watch(messages)  # times store and queue calls; reports to traces, metrics
-            envelopes = {m.message_id: self._parse(m) for m in messages}
-            unique: dict[str, Envelope] = {}
-            for parsed in envelopes.values():
-                if isinstance(parsed, Envelope):
-                    unique.setdefault(parsed.id, parsed)  # a redelivered duplicate in the same batch
-            last = frozenset(
-                p.id
-                for m in messages
-                if m.receive_count >= self._policy.max_attempts
-                and isinstance(p := envelopes[m.message_id], Envelope)
-            )
-            failures = self._handle(list(unique.values()), last)
-            fates: list[tuple[Message, Exception | None]] = []
-            for message in messages:
-                parsed = envelopes[message.message_id]
-                fates.append((message, parsed if isinstance(parsed, Exception) else failures.get(parsed.id)))
-            outcomes = sort_outcomes(fates, service=self._service, policy=self._policy)
-            self._settle(outcomes)
+            return context.run(self._handle_in, messages, context, started)
         except Exception:  # a runtime bug: nothing is settled, every message comes back after its timeout
             log.exception("batch_crashed", messages=len(messages))
             crashed = Outcomes(retry=[(m, RetryableError("batch crashed")) for m in messages])
+            return Handled(messages=messages, outcomes=crashed, started=started, crashed=True)
+
+    def settle(self, handled: Handled) -> None:
+        """The second half of :meth:`process`: tell the queue each message's fate, close the batch's watch,
+        count and log it. Never raises an ``Exception`` (a queue that fails leaves messages to reappear)."""
+        messages, outcomes = handled.messages, handled.outcomes
+        if handled.crashed or handled.context is None or handled.watch is None:
             self.stats.add(batches=1, received=len(messages), crashed=len(messages))
-            return crashed
-        watch.done(envelopes, outcomes)
+            return
+        settling = time.perf_counter()
+        try:
+            handled.context.run(self._settle, outcomes)
+            handled.context.run(handled.watch.done, handled.envelopes, outcomes)
+        except Exception:  # a runtime bug while settling: the unsettled messages reappear after their timeout
+            log.exception("settle_crashed", messages=len(messages))
+        ended = time.perf_counter()
         self.stats.add(
             batches=1,
             received=len(messages),
@@ -108,14 +138,45 @@ class BatchProcessor:
         log.info(
             "batch_handled",
             messages=len(messages),
-            events=len(unique),
+            events=handled.events,
             stored=len(outcomes.done),
             retried=len(outcomes.retry),
             dead_lettered=len(outcomes.dead),
             unavailable=len(outcomes.unavailable),
-            ms=round((time.perf_counter() - started) * 1000, 1),
+            ms=round((ended - handled.started) * 1000, 1),
+            settle_ms=round((ended - settling) * 1000, 1),
         )
-        return outcomes
+
+    def _handle_in(
+        self, messages: Sequence[Message], context: contextvars.Context, started: float
+    ) -> Handled:
+        watch = self._observer.watch(messages)  # times store and queue calls; reports to traces, metrics
+        envelopes = {m.message_id: self._parse(m) for m in messages}
+        unique: dict[str, Envelope] = {}
+        for parsed in envelopes.values():
+            if isinstance(parsed, Envelope):
+                unique.setdefault(parsed.id, parsed)  # a redelivered duplicate in the same batch
+        last = frozenset(
+            p.id
+            for m in messages
+            if m.receive_count >= self._policy.max_attempts
+            and isinstance(p := envelopes[m.message_id], Envelope)
+        )
+        failures = self._handle(list(unique.values()), last)
+        fates: list[tuple[Message, Exception | None]] = []
+        for message in messages:
+            parsed = envelopes[message.message_id]
+            fates.append((message, parsed if isinstance(parsed, Exception) else failures.get(parsed.id)))
+        outcomes = sort_outcomes(fates, service=self._service, policy=self._policy)
+        return Handled(
+            messages=messages,
+            outcomes=outcomes,
+            started=started,
+            envelopes=envelopes,
+            events=len(unique),
+            watch=watch,
+            context=context,
+        )
 
     def _parse(self, message: Message) -> Envelope | ContractError:
         try:

@@ -7,11 +7,12 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.batching import BatchLimits
 from shared.breaker import CircuitBreaker
 from shared.httpserver import ServerLimits
 from shared.outcomes import RetryPolicy
 from shared.tracing import Tracer, udp_emitter
-from shared.worker import BatchLimits, PollSettings
+from shared.worker import PollSettings
 
 
 class ServiceSettings(BaseSettings):
@@ -66,6 +67,9 @@ class WorkerSettings(ServiceSettings):
     batch_max_events: int = Field(default=100, ge=1, le=10000)
     batch_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     batch_max_wait_ms: int = Field(default=500, ge=0, le=900_000)
+    batch_flush_when_drained: bool = Field(
+        default=True, description="hand a batch over as soon as a receive finds the queue drained"
+    )
     max_attempts: int = Field(default=5, ge=1, le=100)
     backoff_base_s: float = Field(default=2.0, ge=0)
     backoff_max_s: float = Field(default=300.0, ge=1, le=43200)
@@ -83,6 +87,7 @@ class WorkerSettings(ServiceSettings):
             max_events=self.batch_max_events,
             max_bytes=self.batch_max_bytes,
             max_wait_ms=self.batch_max_wait_ms,
+            flush_when_drained=self.batch_flush_when_drained,
         )
 
     def poll(self) -> PollSettings:

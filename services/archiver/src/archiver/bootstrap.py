@@ -22,6 +22,15 @@ from shared.sqs import SqsQueue
 class ArchiverSettings(WorkerSettings):
     """archiver's settings (``TRIBUTARY_*``): big, slow-filling batches make few, large objects.
 
+    The latency it trades: the archiver does not hand a batch over when the queue looks drained (the other
+    workers do, ``batch_flush_when_drained``), only when it holds ``batch_max_events`` (1,000) events or
+    ``batch_max_bytes`` (8 MiB), or when ``batch_max_wait_ms`` (5 s) has passed since its first message. So
+    under light load an event reaches S3 up to 5 s after it reached the queue (plus one write), and each
+    object holds everything of its window rather than one receive's handful; under load objects fill to
+    1,000 events before the window ends. Fewer, bigger objects mean fewer S3 PUTs and ledger writes per
+    event and faster lake scans; ``TRIBUTARY_BATCH_FLUSH_WHEN_DRAINED=true`` trades them back for
+    sub-second archiving.
+
     The idempotency ledger is the service's state table (``TRIBUTARY_STATE_BACKEND``,
     ``TRIBUTARY_STATE_TABLE``), which the local stack and the CDK app set as for every service whose
     manifest declares ``state_table``: DynamoDB where the endpoint serves it (AWS, MiniStack), so every task
@@ -34,6 +43,7 @@ class ArchiverSettings(WorkerSettings):
     batch_max_events: int = 1000
     batch_max_bytes: int = 8 * 1024 * 1024
     batch_max_wait_ms: int = 5000
+    batch_flush_when_drained: bool = False
     dedupe_window_s: float = Field(default=7 * 24 * 3600, ge=60)
     state_backend: Literal["sqlite", "dynamodb"] = "sqlite"
     state_table: str = "tributary-archiver-ledger"
