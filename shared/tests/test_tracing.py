@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -188,3 +190,15 @@ def test_concurrent_tasks_keep_their_own_segments(tracer: Tracer, emitter: InMem
         assert not header or trace_id(header) == root
         [sub] = doc["subsegments"]
         assert sub["parent_id"] == span_id and sub["trace_id"] == root
+
+
+def test_importing_tracing_builds_no_sdk_recorder() -> None:
+    """The SDK package's ``__init__`` (a global recorder with its own botocore session and X-Ray client,
+    ~16 MB per process) does not run; the parts this module uses still import and work (tests above)."""
+    code = (
+        "import sys, shared.tracing\n"
+        "names = ('recorder', 'async_recorder', 'patcher', 'sampling.connector')\n"
+        "print([n for n in names if 'aws_xray_sdk.core.' + n in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

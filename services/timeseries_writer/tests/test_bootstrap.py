@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -92,3 +94,15 @@ def test_the_window_is_configurable(env: Path, monkeypatch: pytest.MonkeyPatch) 
     assert service.handler._window.max_past == timedelta(hours=1)
     assert service.handler._window.max_future == timedelta(minutes=1)
     service.close()
+
+
+def test_the_service_imports_only_its_configured_store_client() -> None:
+    """Importing the service (as ``tributary-service`` does) pulls in no store's client library: DuckDB,
+    httpx (InfluxDB) and tenacity (Timestream) come with the store that is built; each counts against the
+    150 MB budget."""
+    code = (
+        "import sys, shared.run, timeseries_writer.bootstrap\n"
+        "print(sorted(m for m in ('duckdb', 'httpx', 'tenacity') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -15,21 +15,48 @@ document format), which is much cheaper per message than the SDK's models.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import sys
 import time
 import traceback
+import types
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
-from aws_xray_sdk.core.models.segment import Segment
-from aws_xray_sdk.core.models.subsegment import Subsegment
-from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
+
+def _sdk_parts_without_its_recorder() -> None:
+    """Let ``aws_xray_sdk.core``'s modules be imported without running the package's ``__init__``.
+
+    That ``__init__`` builds a global recorder with centralized sampling: its own botocore session and X-Ray
+    client, ~16 MB resident in every process, which this module never uses (it takes only the segment
+    models, the UDP emitter and the local sampler, none of which needs the package's namespace). The
+    package is registered bare, with its real search path, unless something imported it already.
+    """
+    name = "aws_xray_sdk.core"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        return  # not a package here: the imports below fail with the usual error
+    package = types.ModuleType(name)
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = spec
+    package.__package__ = name
+    sys.modules[name] = package
+
+
+_sdk_parts_without_its_recorder()
+
+from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter  # noqa: E402
+from aws_xray_sdk.core.models.segment import Segment  # noqa: E402
+from aws_xray_sdk.core.models.subsegment import Subsegment  # noqa: E402
+from aws_xray_sdk.core.sampling.local.sampler import LocalSampler  # noqa: E402
 
 _ROOT = re.compile(r"Root=(1-[0-9a-f]{8}-[0-9a-f]{24})")
 _PARENT = re.compile(r"Parent=([0-9a-f]{16})")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-import httpx
 from pydantic import Field, SecretStr
 
 from shared import aws
@@ -21,11 +20,6 @@ from shared.observe import traced
 from shared.service import Service
 from shared.settings import WorkerSettings
 from shared.sqs import SqsQueue
-from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
-from timeseries_writer.adapters.influx import InfluxSeriesStore
-from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
-from timeseries_writer.adapters.timestream import TimestreamSeriesStore
-from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
 from timeseries_writer.api import QueryLimits, create_app
 from timeseries_writer.domain import TimeWindow
 from timeseries_writer.handler import SeriesWriter
@@ -81,46 +75,68 @@ class BuiltStore:
 
 
 def build_store(settings: SeriesSettings) -> BuiltStore:
-    """The configured series store, its client built here."""
+    """The configured series store, its client built here.
+
+    Each store's adapter (and its client library: DuckDB, httpx, tenacity) is imported only when that store
+    is configured: every megabyte imported counts against the service's 150 MB.
+    """
     if settings.store == "timestream":
-        timestream = TimestreamSeriesStore(
-            client=aws.client("timestream-write", max_attempts=1),  # the adapter retries with tenacity
-            database=settings.timestream_database,
-            table=settings.timestream_table,
-        )
-        reader = TimestreamSeriesReader(
-            client=aws.client("timestream-query"),
-            database=settings.timestream_database,
-            table=settings.timestream_table,
-        )
-        traced_reader = traced(reader, store="Timestream", aws=True)
-        return BuiltStore(store=timestream, reader=traced_reader, close=lambda: None)
+        return _timestream(settings)
     if settings.store == "influx":
-        client = httpx.Client(
-            base_url=settings.influx_url,
-            headers={"Authorization": f"Token {settings.influx_token.get_secret_value()}"},
-            timeout=httpx.Timeout(30, connect=5),
-        )
-        influx = InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
-        reading = httpx.Client(  # its own token: the writer's may only write, the reader's only read
-            base_url=settings.influx_url,
-            headers={"Authorization": f"Token {settings.influx_reader_token.get_secret_value()}"},
-            timeout=httpx.Timeout(30, connect=5),
-        )
-        database = settings.influx_database or settings.influx_bucket
-        influx_reader = InfluxSeriesReader(client=reading, database=database)
+        return _influx(settings)
+    from timeseries_writer.adapters.duckdb import DuckDBSeriesStore  # imported here: see the docstring
 
-        def close() -> None:
-            client.close()
-            reading.close()
-
-        return BuiltStore(store=influx, reader=traced(influx_reader, store="InfluxDB"), close=close)
     duck = DuckDBSeriesStore(
         settings.data_dir / settings.duckdb_file,
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
     )
     return BuiltStore(store=duck, reader=duck, close=duck.close)
+
+
+def _timestream(settings: SeriesSettings) -> BuiltStore:
+    from timeseries_writer.adapters.timestream import TimestreamSeriesStore
+    from timeseries_writer.adapters.timestream_reader import TimestreamSeriesReader
+
+    timestream = TimestreamSeriesStore(
+        client=aws.client("timestream-write", max_attempts=1),  # the adapter retries with tenacity
+        database=settings.timestream_database,
+        table=settings.timestream_table,
+    )
+    reader = TimestreamSeriesReader(
+        client=aws.client("timestream-query"),
+        database=settings.timestream_database,
+        table=settings.timestream_table,
+    )
+    traced_reader = traced(reader, store="Timestream", aws=True)
+    return BuiltStore(store=timestream, reader=traced_reader, close=lambda: None)
+
+
+def _influx(settings: SeriesSettings) -> BuiltStore:
+    import httpx  # imported here: see build_store
+
+    from timeseries_writer.adapters.influx import InfluxSeriesStore
+    from timeseries_writer.adapters.influx_reader import InfluxSeriesReader
+
+    client = httpx.Client(
+        base_url=settings.influx_url,
+        headers={"Authorization": f"Token {settings.influx_token.get_secret_value()}"},
+        timeout=httpx.Timeout(30, connect=5),
+    )
+    influx = InfluxSeriesStore(client=client, org=settings.influx_org, bucket=settings.influx_bucket)
+    reading = httpx.Client(  # its own token: the writer's may only write, the reader's only read
+        base_url=settings.influx_url,
+        headers={"Authorization": f"Token {settings.influx_reader_token.get_secret_value()}"},
+        timeout=httpx.Timeout(30, connect=5),
+    )
+    database = settings.influx_database or settings.influx_bucket
+    influx_reader = InfluxSeriesReader(client=reading, database=database)
+
+    def close() -> None:
+        client.close()
+        reading.close()
+
+    return BuiltStore(store=influx, reader=traced(influx_reader, store="InfluxDB"), close=close)
 
 
 def build(settings: SeriesSettings) -> Service:
