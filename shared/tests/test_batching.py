@@ -207,3 +207,15 @@ def test_worker_counts_the_window_from_the_receive_not_from_when_it_is_taken(clo
     with running(queue, limits, clock):
         wait_for(lambda: _handles(queue), 30, 0.01, what="the message to be handled")
         assert queue.entries("handle")[0].at == queue.entries("receive")[1].at
+
+
+def test_a_late_batch_still_takes_what_is_in_hand(clock: FakeClock) -> None:
+    """A backlog while the worker handled a long batch: receives waited in its inbox past the window. The
+    batch does not go with the first receive's ten messages; it takes the receives in hand up to its limit
+    (a batch of ten at a time would make each store write carry ten events)."""
+    batcher = Batcher(BatchLimits(max_events=50, max_wait_ms=5000, flush_when_drained=False), clock=clock)
+    received_at = clock()
+    clock.advance(8.0)  # the previous batch took 8 s to handle
+    late = [Receipt.of(_messages(10, 10 * i), at=received_at) for i in range(7)]
+    sizes = [len(b) for i, r in enumerate(late) if (b := batcher.add(r, more_in_hand=i < 6))]
+    assert sizes == [50, 20], "the rest goes once nothing more is in hand (its window has ended)"

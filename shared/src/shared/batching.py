@@ -8,7 +8,9 @@ as soon as the first of these holds:
 
 - it holds ``max_events`` messages or ``max_bytes`` bytes;
 - ``max_wait_ms`` has passed since its first message was received (the window: a bound on waiting,
-  whatever the load);
+  whatever the load), and no other receive's messages are in hand: under a backlog, receives wait in the
+  worker's inbox while it handles a batch, and a batch whose window ended meanwhile still takes what is in
+  hand, up to its limits, rather than going with one receive's ten messages;
 - the receive just added returned fewer than the most and no other receive's messages are in hand
   (``flush_when_drained``; a service whose point is big batches, the archiver, turns it off).
 
@@ -72,8 +74,13 @@ class Batcher:
             self._opened = receipt.at  # the window counts from the receive, not from when it is taken
         self._batch.extend(receipt.messages)
         self._size += sum(m.size for m in receipt.messages)
-        drained = receipt.short and not more_in_hand and self._limits.flush_when_drained
-        if self._batch and (drained or self._full() or self._expired()):
+        if not self._batch:
+            return None
+        if self._full():
+            return self.take()
+        if more_in_hand:  # taking those costs no waiting: a late batch still goes as full as it can
+            return None
+        if (receipt.short and self._limits.flush_when_drained) or self._expired():
             return self.take()
         return None
 

@@ -8,8 +8,8 @@ relying on an accident. ``executemany`` is about 100x slower and is not used; an
 somewhat faster per point but importing pyarrow costs the process ~25 MB of resident memory, which the
 service's 150 MB budget cannot spare (docs/bench.md has the numbers).
 
-Memory: the process's budget is 150 MB peak RSS, of which the imports take ~100 MB and opening the file
-~20 MB; one DuckDB thread (a batch of 1,000 rows gains nothing from two) and a small allocator cache keep
+Memory: the process's budget is 150 MB peak RSS, of which the imports take ~90 MB (the runtime ~60 MB,
+DuckDB ~20 MB, an SQS client ~8 MB) and opening the file ~20 MB; one DuckDB thread (a batch of 1,000 rows gains nothing from two) and a small allocator cache keep
 the rest near 40 MB for a store of 100,000 points (docs/bench.md).
 
 DuckDB allows one writing process per file, so the embedded store runs one replica of the service;
