@@ -374,10 +374,6 @@ class Stack:
             raise StackError("stack not started")
         return self._keys
 
-    def service_url(self, service: str) -> str:
-        """The base URL of a service's first replica."""
-        return self.supervisor.processes[service][0].url
-
     @property
     def ingest_url(self) -> str | None:
         procs = self.supervisor.processes.get("ingest")
