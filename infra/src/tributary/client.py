@@ -6,7 +6,6 @@ stack, a MiniStack one or a deployed one on AWS (``aws_endpoint`` null: the stan
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections import Counter
@@ -16,7 +15,10 @@ from typing import Any
 
 import httpx
 
+from archiver.domain import PREFIX
 from tributary.aws import stack_client
+from tributary.lake.archive import fetch, lines, list_objects
+from tributary.operators.scan import queue_counts
 
 API_KEY_ENV = "TRIBUTARY_API_KEY"
 
@@ -65,28 +67,17 @@ class StackClient:
                         getattr(result, key).append(item | {"index": item["index"] + start})
         return result
 
-    def archived(self, prefix: str = "events/") -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every archived envelope as ``(object key, envelope)``."""
+    def archived(self, prefix: str = f"{PREFIX}/") -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every archived envelope as ``(object key, envelope)``, as the JSON it was archived as."""
         s3 = self.aws("s3")
         bucket = self.description["bucket"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                for line in gzip.decompress(body).splitlines():
-                    if line:
-                        yield obj["Key"], json.loads(line)
+        for obj in list_objects(s3, bucket, prefix):
+            for _, line in lines(fetch(s3, bucket, obj), obj.key):
+                yield obj.key, json.loads(line)
 
     def queue_depth(self, url: str) -> int:
         """Visible plus in-flight plus delayed messages."""
-        attrs = self.aws("sqs").get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return sum(int(v) for v in attrs.values())
+        return queue_counts(self.aws("sqs"), url).total
 
     def depths(self) -> dict[str, dict[str, int]]:
         """``{service: {"queue": n, "dlq": n}}`` for every worker."""
