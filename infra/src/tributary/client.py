@@ -11,14 +11,17 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from archiver.domain import PREFIX
-from tributary.aws import stack_client
+from tributary.aws import ClientFactory, stack_client
 from tributary.lake.archive import fetch, lines, list_objects
 from tributary.operators.scan import queue_counts
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 API_KEY_ENV = "TRIBUTARY_API_KEY"
 
@@ -39,7 +42,12 @@ class StackClient:
         self.description = description
         self._clients: dict[str, Any] = {}
 
-    def aws(self, service: str) -> Any:
+    @property
+    def aws(self) -> ClientFactory:
+        """``aws(service)``: the stack's client for ``service``, built once (typed per service)."""
+        return self._aws
+
+    def _aws(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = stack_client(
                 service, self.description.get("aws_endpoint"), region=self.description["region"]
@@ -86,11 +94,11 @@ class StackClient:
             for name, q in self.description["queues"].items()
         }
 
-    def dead_letters(self, service: str, *, max_messages: int = 10) -> list[dict[str, Any]]:
+    def dead_letters(self, service: str, *, max_messages: int = 10) -> list[MessageTypeDef]:
         """Receive (without deleting) up to ``max_messages`` from a service's DLQ, with their attributes."""
         sqs = self.aws("sqs")
         url = self.description["queues"][service]["dlq_url"]
-        out: list[dict[str, Any]] = []
+        out: list[MessageTypeDef] = []
         while len(out) < max_messages:
             got = sqs.receive_message(
                 QueueUrl=url,
