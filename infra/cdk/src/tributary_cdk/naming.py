@@ -16,7 +16,6 @@ __all__ = [
     "TARGET_MAX_RETRY_ATTEMPTS",
     "core_parameter",
     "dlq_name",
-    "glue_name",
     "influxdb_name",
     "queue_name",
     "rule_name",
@@ -52,10 +51,6 @@ def core_parameter(bus: str, name: str) -> str:
     """The SSM parameter through which the core stack hands ``name`` to the service stacks."""
     return f"/tributary/{bus}/core/{name}"
 
-
-def glue_name(bus: str, name: str) -> str:
-    """Glue and Athena names: lower case, underscores only."""
-    return re.sub(r"[^a-z0-9_]", "_", f"{bus}_{name}".lower())
 
 
 def influxdb_name(bus: str, name: str) -> str:
