@@ -52,7 +52,6 @@ def core_parameter(bus: str, name: str) -> str:
     return f"/tributary/{bus}/core/{name}"
 
 
-
 def influxdb_name(bus: str, name: str) -> str:
     """A Timestream for InfluxDB instance name: a letter first, then letters and digits in groups joined by
     single hyphens, 3 to 40 characters (``tributary-series``)."""
