@@ -146,9 +146,10 @@ lint: install
 # Unit and service tests spread over PYTEST_WORKERS processes (many wait on subprocesses and sockets).
 # Stack tests are grouped per emulator (tests/e2e/conftest.py) for when they run side by side.
 PYTEST_WORKERS ?= 2
-# Stack tests run one at a time by default: side by side (E2E_PARALLEL="-n 2 --dist loadgroup") they take
-# ~16 min instead of ~23, but timing assumptions in some of them have failed under that load.
-E2E_PARALLEL ?=
+# Stack tests run side by side: the LocalStack group, the MiniStack group and the modules with stacks of their
+# own (fault suite, deployed topology, replicas, crash stacks) spread over two processes. E2E_PARALLEL= runs
+# them one at a time.
+E2E_PARALLEL ?= -n 2 --dist loadgroup
 REPORTS := .tributary/reports
 pytest: install chromium
 	@rm -rf $(REPORTS); mkdir -p $(REPORTS); status=0; \

@@ -54,7 +54,7 @@ from bench_table import table
 from benchkit import CpuMeter, idle_rates, peak_rss_mb, percentiles, wait
 from emulator_ceiling import measure as measure_ceiling
 from graph_bench import edges_of, trade_events
-from series_bench import readings, stored_points
+from series_bench import SOURCE, stored_points
 from trackers import ArchiveTracker, CountTracker, Poller
 
 from archiver.manifest import MANIFEST as ARCHIVER
@@ -62,6 +62,7 @@ from graph_writer.manifest import MANIFEST as GRAPH
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from shared.manifest import ServiceManifest, Subscription
+from shared.testkit.bulk import readings
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.emulators import EMULATORS, default_emulator_name, make_emulator
@@ -170,7 +171,7 @@ class Run:
         """Publish ``count`` new events with ``publish``, wait until every store holds them; the figures."""
         now = datetime.now(UTC)
         site = f"site-{tag}"
-        reads = readings(count // 2, site=site, now=now, prefix=f"bench-{tag}-r")
+        reads = readings(count // 2, site=site, now=now, source=SOURCE, prefix=f"bench-{tag}-r")
         trades = trade_events(count - count // 2, tag=tag, now=now)
         events = [e for e in chain.from_iterable(zip_longest(reads, trades)) if e is not None]
         sender = Sender(self.client)

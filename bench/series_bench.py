@@ -30,6 +30,7 @@ import httpx
 from benchkit import json_log, publish, rss_mb, wait
 
 from ingest.manifest import MANIFEST as INGEST
+from shared.testkit.bulk import readings
 from timeseries_writer.adapters.duckdb import DuckDBSeriesStore
 from timeseries_writer.adapters.timestream import MAX_RECORDS
 from timeseries_writer.manifest import MANIFEST as SERIES
@@ -38,6 +39,7 @@ from tributary.client import StackClient
 from tributary.stack import Stack
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SOURCE = "bench.series"
 
 
 def _points(start: int, count: int, *, devices: int = 50) -> list[Point]:
@@ -98,26 +100,6 @@ def aggregation(folder: Path, total: int = 1_000_000) -> None:
     store.close()
 
 
-def readings(count: int, *, site: str, now: datetime, prefix: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": f"{prefix}-{i:06d}",
-            "type": "sensor.reading",
-            "version": 1,
-            "source": "bench.series",
-            "time": (now - timedelta(seconds=(i * 7919) % 7200, milliseconds=i % 1000)).isoformat(),
-            "data": {
-                "device_id": f"dev-{i % 20:02d}",
-                "site_id": site,
-                "metric": "temperature",
-                "value": round(15 + (i * 37 % 200) / 10, 1),
-                "unit": "celsius",
-            },
-        }
-        for i in range(count)
-    ]
-
-
 def _get(url: str, **params: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{url}/series", params=params, timeout=60)
     response.raise_for_status()
@@ -153,7 +135,7 @@ def whole_path(folder: Path, count: int, duplicates: int) -> None:
         now = datetime.now(UTC)
 
         site = f"site-bench-{uuid.uuid4().hex[:6]}"
-        events = readings(count, site=site, now=now, prefix=f"b-{uuid.uuid4().hex[:6]}")
+        events = readings(count, site=site, now=now, source=SOURCE, prefix=f"b-{uuid.uuid4().hex[:6]}")
         started = time.monotonic()
         publish(client, events)
         published_s = time.monotonic() - started
@@ -187,7 +169,9 @@ def whole_path(folder: Path, count: int, duplicates: int) -> None:
 
         if duplicates:
             site = f"site-dup-{uuid.uuid4().hex[:6]}"
-            events = readings(duplicates, site=site, now=now, prefix=f"d-{uuid.uuid4().hex[:6]}")
+            events = readings(
+                duplicates, site=site, now=now, source=SOURCE, prefix=f"d-{uuid.uuid4().hex[:6]}"
+            )
             started = time.monotonic()
             publish(client, events)
             wait(lambda: stored_points(url, site, now) == duplicates, timeout_s=600)

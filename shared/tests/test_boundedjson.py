@@ -37,6 +37,39 @@ def test_inputs_over_a_limit_are_contract_errors_naming_it(text: str, limit: str
         loads(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        ("[" * 6 + "]" * 6, "deeper than 5"),
+        (json.dumps({f"k{i}": i for i in range(11)}), "holds 11 keys; the limit is 10"),
+        ("1" * 21, "more than 20 characters"),
+        ("1e999", "out of the range of a double"),
+        ('{"a": CANARY}', "not JSON"),
+        (b'"\xff"', "not UTF-8"),
+        ('"' + "x" * 2000 + '"', "over the limit of 1024"),
+    ],
+)
+def test_tightened_limits_are_contract_errors_naming_them(text: str | bytes, limit: str) -> None:
+    """Each configured limit, the key limit included, refuses with its name and never quotes the input."""
+    limits = JsonLimits(max_bytes=1024, max_depth=5, max_keys=10, max_number_chars=20)
+    with pytest.raises(ContractError, match=limit) as caught:
+        loads(text, limits=limits)
+    assert "CANARY" not in str(caught.value)
+
+
+def test_a_million_keys_are_refused_when_keys_are_limited() -> None:
+    """The attack from issue 17: one object with a million keys, refused by a key limit of 1000."""
+    text = "{" + ",".join(f'"k{i}":0' for i in range(1_000_000)) + "}"
+    with pytest.raises(ContractError, match="1000000 keys"):
+        loads(text, limits=JsonLimits(max_bytes=len(text), max_keys=1000))
+
+
+def test_keys_are_unlimited_by_default() -> None:
+    """Without ``max_keys`` an object may hold as many keys as the size allows."""
+    text = json.dumps({f"k{i}": i for i in range(5000)})
+    assert len(loads(text)) == 5000
+
+
 def test_errors_never_quote_the_input() -> None:
     """A secret in a refused body does not appear in the error."""
     for body in ['{"token": "s3cr3t-value", "n": ' + "1" * 200 + "}", '{"token": "s3cr3t-value",']:

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ingest.manifest import MANIFEST as INGEST
@@ -155,3 +157,19 @@ def stack_description(
 @pytest.fixture(scope="session")
 def stack(stack_description: dict[str, Any]) -> StackClient:
     return StackClient(stack_description)
+
+
+def trade_edges(graph_url: str) -> int:
+    """The graph's ``TRADED_TO`` and ``LEFT`` relationships: :data:`~shared.testkit.bulk.TRADE_EDGES` per
+    trade of :func:`~shared.testkit.bulk.trades`."""
+    rels = httpx.get(f"{graph_url}/graph/stats", timeout=30).json()["relationships"]
+    return int(rels.get("TRADED_TO", 0) + rels.get("LEFT", 0))
+
+
+def archived_copies(client: StackClient, prefix: str = "") -> Counter[str]:
+    """How many archived copies each event id whose id starts with ``prefix`` has."""
+    return Counter(
+        str(envelope["id"])
+        for _, envelope in client.archived()
+        if str(envelope.get("id", "")).startswith(prefix)
+    )

@@ -21,17 +21,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.testkit.bulk import TRADE_EDGES, trades
 from shared.testkit.waiting import wait_for
-from tests.e2e.conftest import E2E_SERVICE_ENV, e2e_emulators
+from tests.e2e.conftest import E2E_SERVICE_ENV, archived_copies, e2e_emulators, trade_edges
 from tributary.client import StackClient
 from tributary.cloudformation.deployed import PLACEMENT, DeployedStack
 from tributary.cloudformation.placeholders import MINISTACK_UNSERVED
@@ -169,29 +169,6 @@ def test_the_notifier_alerts_through_its_deployed_table(deployed: DeployedStack)
     assert any(device in json.dumps(item) for item in items)
 
 
-def _trades(count: int, tag: str) -> list[dict[str, Any]]:
-    """``count`` trades, each moving two distinct players: four relationships per event."""
-    now = datetime.now(UTC)
-    return [
-        {
-            "id": f"{tag}-{i:05d}",
-            "type": "trade.completed",
-            "version": 1,
-            "source": "e2e.deployed",
-            "time": (now - timedelta(seconds=i)).isoformat(),
-            "data": {
-                "trade_id": f"trd-{tag}-{i}",
-                "season": "2025-26",
-                "movements": [
-                    {"player_id": f"{tag}-p{i}-{n}", "player_name": "P", "from_team": "BOS", "to_team": "NYK"}
-                    for n in range(2)
-                ],
-            },
-        }
-        for i in range(count)
-    ]
-
-
 def test_a_per_service_deploy_under_load_loses_and_duplicates_nothing(deployed: DeployedStack) -> None:
     """While trades flow, the archiver's stack is updated (new batch settings: a new task definition
     revision) and only the archiver restarts with it; every event ends up archived once and in the graph
@@ -211,16 +188,12 @@ def test_a_per_service_deploy_under_load_loses_and_duplicates_nothing(deployed: 
     def publish() -> None:
         """Small requests, paced, until told to stop: the flow spans the stack update and the restart."""
         while not stop.is_set() and len(sent) < MAX_UNDER_LOAD:
-            batch = _trades(BATCH, f"{tag}-{len(sent):05d}")
+            batch = trades(BATCH, prefix=f"{tag}-{len(sent):05d}", source="e2e.deployed")
             assert len(client.publish(batch).accepted) == len(batch)
             sent.extend(batch)
             stop.wait(PACE_S)
 
-    def edges() -> int:
-        rels = httpx.get(f"{graph_url}/graph/stats", timeout=30).json()["relationships"]
-        return int(rels.get("TRADED_TO", 0) + rels.get("LEFT", 0))
-
-    base_edges = edges()
+    base_edges = trade_edges(graph_url)
     dead_before = client.depths()["archiver"]["dlq"]
     flow = threading.Thread(target=publish)
     flow.start()
@@ -241,12 +214,15 @@ def test_a_per_service_deploy_under_load_loses_and_duplicates_nothing(deployed: 
     ids = {e["id"] for e in sent}
     assert len(ids) == len(sent) > sent_at_restart >= 100
 
-    def archived() -> Counter[str]:
-        return Counter(e["id"] for _, e in client.archived() if str(e.get("id", "")).startswith(tag))
-
-    wait_for(lambda: len(archived()) >= len(ids) and edges() - base_edges >= 4 * len(ids), timeout_s=240)
+    wait_for(
+        lambda: (
+            len(archived_copies(client, tag)) >= len(ids)
+            and trade_edges(graph_url) - base_edges >= TRADE_EDGES * len(ids)
+        ),
+        timeout_s=240,
+    )
     wait_for(lambda: client.depths()["archiver"]["queue"] == 0, timeout_s=60)
-    copies = archived()
+    copies = archived_copies(client, tag)
     lost = ids - set(copies)
     duplicated = sorted(k for k, n in copies.items() if n > 1)
     print(
@@ -255,7 +231,7 @@ def test_a_per_service_deploy_under_load_loses_and_duplicates_nothing(deployed: 
     )
     assert (len(lost), duplicated) == (0, [])
     assert set(copies) == ids
-    assert edges() - base_edges == 4 * len(ids)
+    assert trade_edges(graph_url) - base_edges == TRADE_EDGES * len(ids)
     now = {s: p["pids"] for s, p in deployed.describe()["services"].items() if s != "archiver"}
     assert now == others, "only the archiver may restart"
     assert client.depths()["archiver"]["dlq"] == dead_before

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from contracts import new_event_id
+from shared.testkit.bulk import readings
 from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import run_crash_stack
@@ -39,31 +40,11 @@ pytestmark = pytest.mark.e2e
 READINGS_OVERRIDE = os.environ.get("TRIBUTARY_E2E_SERIES_READINGS")
 READINGS_BY_EMULATOR = {"ministack": 10_000, "localstack": 1_000, "external": 1_000, "endpoint": 1_000}
 SERVICE = "timeseries_writer"
+SOURCE = "e2e.series"
 
 
 def series_url(description: dict[str, Any]) -> str:
     return str(description.get("series_url") or description["services"][SERVICE]["url"])
-
-
-def readings(count: int, *, site: str, now: datetime, prefix: str) -> list[dict[str, Any]]:
-    """``count`` temperature readings with producer-set ids, 20 devices at ``site``, over the last 2 h."""
-    return [
-        {
-            "id": f"{prefix}-{i:06d}",
-            "type": "sensor.reading",
-            "version": 1,
-            "source": "e2e.series",
-            "time": (now - timedelta(seconds=(i * 7919) % 7200, milliseconds=i % 1000)).isoformat(),
-            "data": {
-                "device_id": f"dev-{i % 20:02d}",
-                "site_id": site,
-                "metric": "temperature",
-                "value": round(15 + (i * 37 % 200) / 10, 1),
-                "unit": "celsius",
-            },
-        }
-        for i in range(count)
-    ]
 
 
 def aggregates(url: str, *, site: str, now: datetime, agg: str, bucket: str = "1h") -> list[dict[str, Any]]:
@@ -115,7 +96,7 @@ def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient, e
     url = series_url(stack.description)
     now = datetime.now(UTC)
     site = f"site-dup-{uuid.uuid4().hex[:8]}"
-    events = readings(count, site=site, now=now, prefix=f"dup-{uuid.uuid4().hex[:8]}")
+    events = readings(count, site=site, now=now, source=SOURCE, prefix=f"dup-{uuid.uuid4().hex[:8]}")
 
     started = time.monotonic()
     first = stack.publish(events)
@@ -134,7 +115,9 @@ def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient, e
     second = stack.publish(events)
     assert sorted(a["id"] for a in second.accepted) == sorted(e["id"] for e in events)
     # A marker published after the resend: once it is stored and the queue is empty, the resend is handled.
-    marker = readings(1, site=site + "-marker", now=now, prefix=f"marker-{uuid.uuid4().hex[:8]}")
+    marker = readings(
+        1, site=site + "-marker", now=now, source=SOURCE, prefix=f"marker-{uuid.uuid4().hex[:8]}"
+    )
     stack.publish(marker)
     assert wait_for(lambda: stored(url, site=site + "-marker", now=now) == 1, timeout_s=300)
     wait_for(lambda: _drained(stack), timeout_s=300, what="the queues to drain", seen=stack.depths)
@@ -265,7 +248,7 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(crash_stack: Stack) -> N
     queue_url = client.description["queues"][SERVICE]["url"]
     now = datetime.now(UTC)
     site = f"site-crash-{uuid.uuid4().hex[:8]}"
-    events = readings(3000, site=site, now=now, prefix=f"crash-{uuid.uuid4().hex[:8]}")
+    events = readings(3000, site=site, now=now, source=SOURCE, prefix=f"crash-{uuid.uuid4().hex[:8]}")
     publisher = threading.Thread(target=client.publish, args=(events,), kwargs={"per_request": 250})
     publisher.start()
 

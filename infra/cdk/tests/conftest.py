@@ -51,25 +51,27 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def variant(tmp_path_factory: pytest.TempPathFactory, manifests: dict[str, ServiceManifest]) -> Synth:
-    """Service stacks alone (no core stack in the app): archiver on Lambda, ingest behind HTTPS."""
+    """Service stacks alone (no core stack in the app): archiver on Lambda, ingest behind HTTPS,
+    timeseries_writer on the opt-in Timestream for LiveAnalytics."""
     outdir = tmp_path_factory.mktemp("cdk.out.variant")
     app = new_app(outdir=str(outdir))
     config = DeployConfig(
         bus_name=VARIANT_BUS,
         compute={"archiver": LambdaCompute(handler=LAMBDA_HANDLER, batch_size=500, timeout_s=15)},
         ingest_certificate_arn=CERTIFICATE_ARN,
+        series_store="liveanalytics",
     )
     env = cdk.Environment(region="eu-west-1")
     stacks = {
         name: ServiceStack(
             app,
-            f"{name.capitalize()}Alone",
+            f"{name.title().replace('_', '')}Alone",
             manifest=manifests[name],
             config=config,
             repo_root=default_repo_root(),
             env=env,
         )
-        for name in ("archiver", "ingest")
+        for name in ("archiver", "ingest", "timeseries_writer")
         if name in manifests
     }
     check(app)

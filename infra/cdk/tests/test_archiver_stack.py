@@ -12,7 +12,14 @@ from aws_cdk.assertions import Template
 from contracts.tables import contract_tables
 from shared.idempotency.dynamodb import DynamoLedger
 from tributary.lake.glue import DT_RANGE, presto_view_text, raw_columns, views
-from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
+from tributary_cdk.testing import (
+    RecordingDynamo,
+    Synth,
+    actions_of,
+    container_env,
+    resources,
+    role_statements,
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,27 +117,6 @@ def test_environment_names_the_bucket_and_the_ledger_table(archiver: Template) -
     assert env["TRIBUTARY_BUCKET"] == {"Ref": bucket_id}
     assert env["TRIBUTARY_STATE_BACKEND"] == "dynamodb"
     assert env["TRIBUTARY_STATE_TABLE"] == {"Ref": table_id}
-
-
-class RecordingDynamo:
-    """Just enough of a DynamoDB client to record what ``ensure_table`` creates."""
-
-    def __init__(self) -> None:
-        self.created: dict[str, Any] = {}
-        self.ttl: dict[str, Any] = {}
-
-    def create_table(self, **kwargs: Any) -> None:
-        self.created = kwargs
-
-    def get_waiter(self, name: str) -> Any:
-        class Waiter:
-            def wait(self, **kwargs: Any) -> None:
-                pass
-
-        return Waiter()
-
-    def update_time_to_live(self, **kwargs: Any) -> None:
-        self.ttl = kwargs["TimeToLiveSpecification"]
 
 
 def test_ledger_table_matches_what_the_ledger_creates_with_pitr_and_the_core_key(archiver: Template) -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from tributary_cdk.testing import Synth, actions_of, container_env, resources, role_statements
+from tributary_cdk.testing import (
+    RecordingDynamo,
+    Synth,
+    actions_of,
+    container_env,
+    resources,
+    role_statements,
+)
 
 from .conftest import HOOK_SECRET
 
@@ -17,27 +23,6 @@ from .conftest import HOOK_SECRET
 @pytest.fixture(scope="module")
 def notifier(synth: Synth, service_stack: Callable[[str], cdk.Stack]) -> Template:
     return synth.template(service_stack("notifier"))
-
-
-class RecordingDynamo:
-    """Just enough of a DynamoDB client to record what ``ensure_table`` creates."""
-
-    def __init__(self) -> None:
-        self.created: dict[str, Any] = {}
-        self.ttl: dict[str, Any] = {}
-
-    def create_table(self, **kwargs: Any) -> None:
-        self.created = kwargs
-
-    def get_waiter(self, name: str) -> Any:
-        class Waiter:
-            def wait(self, **kwargs: Any) -> None:
-                pass
-
-        return Waiter()
-
-    def update_time_to_live(self, **kwargs: Any) -> None:
-        self.ttl = kwargs["TimeToLiveSpecification"]
 
 
 def test_table_matches_what_the_adapter_creates(notifier: Template) -> None:

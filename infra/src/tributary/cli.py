@@ -4,10 +4,8 @@ DLQs, replay, trace — see :mod:`tributary.operators.commands`, :mod:`tributary
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -19,41 +17,18 @@ from tributary.contracts_cli import contracts_app
 from tributary.credentials_cli import producers_app
 from tributary.emulator import EmulatorError
 from tributary.emulators import default_emulator_name, make_emulator
+from tributary.foreground import ignore_signals, run_until_stopped, stop_on_signals
 from tributary.lake.cli import lake_app
 from tributary.operators import commands as ops
 from tributary.operators.dlq_commands import dlq_app
 from tributary.operators.trace import trace_command
+from tributary.options import DataDir
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.stack import Stack, StackError
 
 app = typer.Typer(help="Tributary: an event platform on AWS, and its local stack.", no_args_is_help=True)
 console = Console()
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder of the stack [default: .tributary/ at the repo root]"),
-]
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def _ignore_signals() -> None:
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
-
-
-def _stop_on_signals() -> None:
-    """Ctrl-C, SIGTERM or a closed terminal all stop the stack in order (KeyboardInterrupt)."""
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, _interrupt)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    # Once stopping has begun, a second Ctrl-C must not cut the teardown short and leave LocalStack running.
-    _ignore_signals()
-    raise KeyboardInterrupt
 
 
 def _endpoints_table(stack: Stack) -> Table:
@@ -76,21 +51,6 @@ def _endpoints_table(stack: Stack) -> Table:
     table.add_row("logs", str(stack.data_dir / "logs"), "")
     table.add_row("stack.json", str(stack.stack_file), "all URLs")
     return table
-
-
-def _watch(stack: Stack) -> None:
-    """Block until interrupted, reporting (once each) services that died."""
-    reported: set[int] = set()
-    while True:
-        for procs in stack.supervisor.processes.values():
-            for proc in procs:
-                if not proc.alive and proc.pid not in reported:
-                    reported.add(proc.pid)
-                    code = proc.proc.returncode
-                    console.print(
-                        f"[red]{proc.service}[{proc.replica}] exited with {code}[/] (log {proc.log_path})"
-                    )
-        time.sleep(1.0)
 
 
 @app.command()
@@ -116,23 +76,14 @@ def up(
     folder = (data_dir or default_data_dir()).resolve()
     chosen = make_emulator(emulator or default_emulator_name(), folder)
     stack = Stack(data_dir=folder, emulator=chosen, bus_name=bus_name)
-    _stop_on_signals()
-    code = 0
-    try:
-        with console.status("starting the local stack…"):
-            stack.start()
-        console.print(_endpoints_table(stack))
-        console.print("[green]up[/] — Ctrl-C to stop")
-        _watch(stack)
-    except KeyboardInterrupt:
-        console.print("stopping…")
-    except (StackError, EmulatorError, ProcessStartError) as exc:
-        console.print(f"[red]failed:[/] {exc}")
-        code = 1
-    finally:
-        _ignore_signals()
-        stack.stop()
-    raise typer.Exit(code)
+    run_until_stopped(
+        stack,
+        console=console,
+        starting="starting the local stack…",
+        ready="[green]up[/] — Ctrl-C to stop",
+        table=lambda: _endpoints_table(stack),
+        errors=(StackError, EmulatorError, ProcessStartError),
+    )
 
 
 @app.command()
@@ -140,7 +91,7 @@ def demo(data_dir: DataDir = None) -> None:
     """Run the end-to-end demo on a fresh local stack."""
     from tributary.demo import run_demo  # the demo pulls in more than `up` needs
 
-    _stop_on_signals()
+    stop_on_signals()
     try:
         run_demo(data_dir=data_dir)
     except KeyboardInterrupt:
@@ -175,14 +126,14 @@ def console_command(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     console.print(f"console for {path.name}: [bold]{url}[/] — Ctrl-C to stop")
-    _stop_on_signals()
+    stop_on_signals()
     try:
         while True:
             time.sleep(1.0)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
-        _ignore_signals()
+        ignore_signals()
         server.stop()
 
 

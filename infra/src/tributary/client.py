@@ -6,17 +6,22 @@ stack, a MiniStack one or a deployed one on AWS (``aws_endpoint`` null: the stan
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tributary.aws import stack_client
+from archiver.domain import PREFIX
+from tributary.aws import ClientFactory, stack_client
+from tributary.lake.archive import fetch, lines, list_objects
+from tributary.operators.scan import queue_counts
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 API_KEY_ENV = "TRIBUTARY_API_KEY"
 
@@ -37,7 +42,12 @@ class StackClient:
         self.description = description
         self._clients: dict[str, Any] = {}
 
-    def aws(self, service: str) -> Any:
+    @property
+    def aws(self) -> ClientFactory:
+        """``aws(service)``: the stack's client for ``service``, built once (typed per service)."""
+        return self._aws
+
+    def _aws(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = stack_client(
                 service, self.description.get("aws_endpoint"), region=self.description["region"]
@@ -65,28 +75,17 @@ class StackClient:
                         getattr(result, key).append(item | {"index": item["index"] + start})
         return result
 
-    def archived(self, prefix: str = "events/") -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every archived envelope as ``(object key, envelope)``."""
+    def archived(self, prefix: str = f"{PREFIX}/") -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every archived envelope as ``(object key, envelope)``, as the JSON it was archived as."""
         s3 = self.aws("s3")
         bucket = self.description["bucket"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                for line in gzip.decompress(body).splitlines():
-                    if line:
-                        yield obj["Key"], json.loads(line)
+        for obj in list_objects(s3, bucket, prefix):
+            for _, line in lines(fetch(s3, bucket, obj), obj.key):
+                yield obj.key, json.loads(line)
 
     def queue_depth(self, url: str) -> int:
         """Visible plus in-flight plus delayed messages."""
-        attrs = self.aws("sqs").get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return sum(int(v) for v in attrs.values())
+        return queue_counts(self.aws("sqs"), url).total
 
     def depths(self) -> dict[str, dict[str, int]]:
         """``{service: {"queue": n, "dlq": n}}`` for every worker."""
@@ -95,11 +94,11 @@ class StackClient:
             for name, q in self.description["queues"].items()
         }
 
-    def dead_letters(self, service: str, *, max_messages: int = 10) -> list[dict[str, Any]]:
+    def dead_letters(self, service: str, *, max_messages: int = 10) -> list[MessageTypeDef]:
         """Receive (without deleting) up to ``max_messages`` from a service's DLQ, with their attributes."""
         sqs = self.aws("sqs")
         url = self.description["queues"][service]["dlq_url"]
-        out: list[dict[str, Any]] = []
+        out: list[MessageTypeDef] = []
         while len(out) < max_messages:
             got = sqs.receive_message(
                 QueueUrl=url,

@@ -23,16 +23,13 @@ from rich.table import Table
 from shared.credential_stores import SECRETS_MANAGER, CredentialStore, credential_store
 from shared.credentials import CredentialError
 from tributary.credentials import local_store_path
+from tributary.options import DataDir
 from tributary.paths import default_data_dir
 
 producers_app = typer.Typer(help="Producers' API keys for ingest.", no_args_is_help=True)
 console = Console()
 errors = Console(stderr=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder of the stack [default: .tributary/ at the repo root]"),
-]
 Store = Annotated[
     str | None,
     typer.Option(

@@ -17,7 +17,6 @@ import signal
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import structlog
@@ -29,6 +28,7 @@ from shared.manifest import ServiceManifest, load_manifests
 from tributary.aws import REGION, emulator_client
 from tributary.emulator import EmulatorError
 from tributary.endpoint import EndpointEmulator
+from tributary.foreground import ignore_signals, stop_on_signals
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.provision import Topology, provision
@@ -173,14 +173,6 @@ def provision_command(
     console.print(_topology_table(topology, endpoint=endpoint))
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C, SIGTERM or a closed terminal: stop the service in order."""
-    raise KeyboardInterrupt
-
-
 def _wait_while_running(stack: Stack, service: str) -> int:
     """Block until interrupted (0) or until the service's process exits (1)."""
     (proc,) = stack.supervisor.processes[service]
@@ -202,7 +194,7 @@ def deploy_command(
     ] = None,
 ) -> None:
     """Provision one service's queue, DLQ, rule and topics on a running emulator and run the service."""
-    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    previous = stop_on_signals()
     stack: Stack | None = None
     code = 0
     try:
@@ -221,8 +213,7 @@ def deploy_command(
         console.print(f"[red]failed:[/] {exc}")
         code = 1
     finally:
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the drain short
+        ignore_signals()  # a second Ctrl-C must not cut the drain short
         try:
             if stack is not None:
                 stack.stop()

@@ -7,7 +7,6 @@ See :mod:`tributary.cloudformation.deployed`; the stack runs in the foreground u
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +18,8 @@ from tributary.cloudformation.deployed import DeployedStack
 from tributary.cloudformation.deployer import DeployError
 from tributary.emulator import EmulatorError
 from tributary.emulators import EMULATORS, make_emulator
+from tributary.foreground import run_until_stopped
+from tributary.options import DataDir
 from tributary.paths import default_data_dir
 from tributary.processes import ProcessStartError
 from tributary.stack import StackError
@@ -49,36 +50,23 @@ def deploy_local(
             help="The emulator to start and deploy into: ministack or localstack.", envvar="EMULATOR"
         ),
     ] = "ministack",
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data folder [default: .tributary/ at the repo root]")
-    ] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Synthesize the CDK app (local profile), deploy every stack into the emulator's CloudFormation, run
     each service with its task definition's environment; Ctrl-C stops it all."""
-    from tributary.cli import _ignore_signals, _stop_on_signals, _watch
-
     if emulator not in EMULATORS:
         console.print(f"[red]unknown emulator {emulator!r}[/] (known: {', '.join(EMULATORS)})")
         raise typer.Exit(2)
     folder = (data_dir or default_data_dir()).resolve()
     stack = DeployedStack(data_dir=folder, emulator=make_emulator(emulator, folder))
-    _stop_on_signals()
-    code = 0
-    try:
-        with console.status("synthesizing and deploying the stacks…"):
-            stack.start()
-        console.print(_table(stack))
-        console.print("[green]deployed[/] — Ctrl-C to stop")
-        _watch(stack)
-    except KeyboardInterrupt:
-        console.print("stopping…")
-    except (StackError, EmulatorError, ProcessStartError, SynthError, DeployError) as exc:
-        console.print(f"[red]failed:[/] {exc}")
-        code = 1
-    finally:
-        _ignore_signals()
-        stack.stop()
-    raise typer.Exit(code)
+    run_until_stopped(
+        stack,
+        console=console,
+        starting="synthesizing and deploying the stacks…",
+        ready="[green]deployed[/] — Ctrl-C to stop",
+        table=lambda: _table(stack),
+        errors=(StackError, EmulatorError, ProcessStartError, SynthError, DeployError),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,7 @@ import structlog
 
 from shared.credential_stores import CredentialStore, FileCredentialStore
 from shared.manifest import ServiceManifest, load_manifests
-from tributary.aws import EMULATOR_CREDENTIALS, REGION, emulator_client
+from tributary.aws import EMULATOR_CREDENTIALS, REGION, ClientFactory, emulator_client
 from tributary.awsproxy import AwsProxy
 from tributary.credentials import LOCAL_PRODUCER, StackKeys, issue_stack_keys, local_store_path
 from tributary.emulator import Emulator
@@ -254,8 +254,12 @@ class Stack:
         self._dynamodb = wants_tables and serves_dynamodb(self.client("dynamodb"))
         return topology
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` on this stack's emulator."""
+    @property
+    def client(self) -> ClientFactory:
+        """``client(service)``: a boto3 client for ``service`` on the stack's emulator, typed per service."""
+        return self._client
+
+    def _client(self, service: str) -> Any:
         return emulator_client(service, self.emulator.endpoint, region=self.region)
 
     def _base_env(self) -> dict[str, str]:
@@ -373,10 +377,6 @@ class Stack:
         if self._keys is None:
             raise StackError("stack not started")
         return self._keys
-
-    def service_url(self, service: str) -> str:
-        """The base URL of a service's first replica."""
-        return self.supervisor.processes[service][0].url
 
     @property
     def ingest_url(self) -> str | None:

@@ -1,19 +1,23 @@
-"""JSON from untrusted bytes, within limits: the one parser queue bodies (and request bodies) go through.
+"""JSON from untrusted text, within limits: the one parser queue bodies and request bodies go through.
 
 The standard library parses anything it is given: a number of 5,000 digits raises ``ValueError`` (Python's
-int-conversion guard) and 100,000 nested brackets raise ``RecursionError``; neither is a
-``JSONDecodeError``, and the second can leave the interpreter short of stack for whatever runs next. Here
-every such input is a :class:`~shared.errors.ContractError` naming the limit it broke, checked *before*
-the recursive parser runs, and no error ever quotes the input.
+int-conversion guard), 100,000 nested brackets raise ``RecursionError`` (and can leave the interpreter short
+of stack for whatever runs next), and a million keys in one object or a 100,000-digit integer cost seconds.
+Here every such input is a :class:`~shared.errors.ContractError` naming the limit it broke, the depth
+checked *before* the recursive parser runs, and no error ever quotes the input.
 
 Limits (:class:`JsonLimits`): the size of the text in bytes, the nesting depth of arrays and objects, the
-characters of one number literal. ``NaN``/``Infinity`` are refused: they are not JSON.
+keys of one object (when set: the key hook is Python code, so a long parse in a worker thread lets other
+threads run between objects), the characters of one number literal. ``NaN``/``Infinity`` and numbers out
+of a double's range are refused: they are not JSON values any consumer can hold.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -30,11 +34,13 @@ class JsonLimits:
     """What one JSON document may hold.
 
     The defaults fit an SQS message (256 KiB) and any envelope the contracts define (depth well under 10,
-    ids and numbers well under 100 characters).
+    ids and numbers well under 100 characters); ``max_keys`` is ``None`` (no limit beyond the size) unless
+    set, as ingest does for its larger request bodies.
     """
 
     max_bytes: int = 256 * 1024
     max_depth: int = 64
+    max_keys: int | None = None
     max_number_chars: int = 100
 
 
@@ -63,6 +69,7 @@ def loads(text: str | bytes, *, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
     try:
         return json.loads(
             text,
+            object_pairs_hook=None if limits.max_keys is None else _objects(limits.max_keys),
             parse_int=_number(int, limits.max_number_chars),
             parse_float=_number(float, limits.max_number_chars),
             parse_constant=_refuse_constant,
@@ -95,11 +102,23 @@ def _utf8_size(text: str) -> int:
         return len(text.encode("utf-8", "surrogatepass"))
 
 
+def _objects(max_keys: int) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(pairs) > max_keys:
+            raise ContractError(f"a JSON object holds {len(pairs)} keys; the limit is {max_keys}")
+        return dict(pairs)
+
+    return build
+
+
 def _number[N: (int, float)](kind: type[N], max_chars: int) -> Any:
     def parse(literal: str) -> N:
         if len(literal) > max_chars:
             raise ContractError(f"a JSON number has more than {max_chars} characters")
-        return kind(literal)
+        value = kind(literal)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ContractError("a JSON number is out of the range of a double")
+        return value
 
     return parse
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 LAMBDA_HANDLER = "shared.lambda_entry.handler"
+SERIES_STORES = ("influxdb", "liveanalytics")
+INFLUXDB_MIN_STORAGE_GIB = 20  # Timestream for InfluxDB's smallest allocation (InfluxIOIncludedT1)
 SERVICE_COMMAND = "tributary-service"
 
 
@@ -110,6 +112,15 @@ class DeployConfig:
     neptune_min_capacity: float = 1.0
     neptune_max_capacity: float = 8.0
     neptune_instances: int = 2
+    series_store: Literal["influxdb", "liveanalytics"] = "influxdb"
+    """timeseries_writer's store on AWS: ``influxdb`` (default), a Timestream for InfluxDB instance in the
+    isolated subnets; ``liveanalytics``, a Timestream for LiveAnalytics database and table, for accounts
+    that had LiveAnalytics before AWS closed it to new customers (20 June 2025). docs/deploy.md compares
+    them. The local profile ignores it (embedded DuckDB)."""
+    influxdb_instance_type: str = "db.influx.medium"
+    influxdb_storage_gib: int = 20
+    influxdb_multi_az: bool = True
+    """A standby in a second availability zone that InfluxDB fails over to (twice the instance-hours)."""
     settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per service, more ``TRIBUTARY_*`` settings for its task definition or function (tuning knobs:
     ``{"archiver": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}``); they win over the stack's own."""
@@ -122,6 +133,17 @@ class DeployConfig:
             stray = sorted(k for k in env if not k.startswith("TRIBUTARY_"))
             if stray:
                 raise ValueError(f"settings of {service!r}: {stray} are not TRIBUTARY_* variables")
+        if self.series_store not in SERIES_STORES:
+            raise ValueError(f"series_store {self.series_store!r}: one of {', '.join(SERIES_STORES)}")
+        if self.influxdb_storage_gib < INFLUXDB_MIN_STORAGE_GIB:
+            raise ValueError(
+                f"influxdb_storage_gib {self.influxdb_storage_gib}: at least {INFLUXDB_MIN_STORAGE_GIB} GiB"
+            )
+        if self.influxdb_multi_az and self.max_azs < 2 and self.series_store == "influxdb" and not self.local:
+            raise ValueError(
+                "influxdb_multi_az needs subnets in two availability zones (max_azs >= 2), not"
+                f" max_azs={self.max_azs}; or set influxdb_multi_az: false"
+            )
         if self.profile == "local" and (self.nat_gateways != 0 or self.image.kind != "registry"):
             raise ValueError(
                 "the local profile has no NAT gateway and pulls registry images (nat_gateways=0,"

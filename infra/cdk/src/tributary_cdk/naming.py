@@ -16,7 +16,7 @@ __all__ = [
     "TARGET_MAX_RETRY_ATTEMPTS",
     "core_parameter",
     "dlq_name",
-    "glue_name",
+    "influxdb_name",
     "queue_name",
     "rule_name",
     "stack_name",
@@ -52,6 +52,11 @@ def core_parameter(bus: str, name: str) -> str:
     return f"/tributary/{bus}/core/{name}"
 
 
-def glue_name(bus: str, name: str) -> str:
-    """Glue and Athena names: lower case, underscores only."""
-    return re.sub(r"[^a-z0-9_]", "_", f"{bus}_{name}".lower())
+def influxdb_name(bus: str, name: str) -> str:
+    """A Timestream for InfluxDB instance name: a letter first, then letters and digits in groups joined by
+    single hyphens, 3 to 40 characters (``tributary-series``)."""
+    words = [w for w in re.split(r"[^a-zA-Z0-9]+", f"{bus}-{name}") if w]
+    joined = "-".join(words)
+    if not joined[:1].isalpha():
+        joined = f"t-{joined}"
+    return joined[:40].rstrip("-")

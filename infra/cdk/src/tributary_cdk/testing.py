@@ -14,6 +14,28 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 
+class RecordingDynamo:
+    """Just enough of a DynamoDB client to record what an adapter's ``ensure_table`` creates, so a test can
+    compare it with the table a stack declares."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, Any] = {}
+        self.ttl: dict[str, Any] = {}
+
+    def create_table(self, **kwargs: Any) -> None:
+        self.created = kwargs
+
+    def get_waiter(self, name: str) -> Any:
+        class Waiter:
+            def wait(self, **kwargs: Any) -> None:
+                pass
+
+        return Waiter()
+
+    def update_time_to_live(self, **kwargs: Any) -> None:
+        self.ttl = kwargs["TimeToLiveSpecification"]
+
+
 @dataclass(kw_only=True)
 class Synth:
     """A synthesized app: its stacks, where its assembly is, and whether validation passed."""

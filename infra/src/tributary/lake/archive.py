@@ -1,23 +1,26 @@
-"""Reading the archive: which objects hold which partition, and the envelopes each holds.
+"""Reading the archive: which objects hold which partition, and the lines and envelopes each holds.
 
+The one reader of the archiver's format for every tool (the local lake, compaction, conformance, replay).
 The layout is the archiver's (``archiver.domain``): a key is parsed into its partition and flush id and
 accepted only if the archiver's own :func:`~archiver.domain.object_key` spells it the same way, so this
-module never re-states the layout and ignores foreign objects under the prefix.
+module never re-states the layout and ignores foreign objects under the prefix; a listing narrowed to a
+time range visits only the prefixes :func:`~archiver.domain.partition_prefix` names.
 """
 
 from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from pydantic import ValidationError
 
-from archiver.domain import PREFIX, Partition, object_key
+from archiver.domain import PREFIX, Partition, object_key, partition_prefix
 from contracts import Envelope
 
 if TYPE_CHECKING:
@@ -32,6 +35,10 @@ class ArchiveObject:
     partition: Partition
     flush_id: str
     size: int = 0
+
+
+class UnreadableObject(ValueError):
+    """An archive object that is not gzip, or has a line that is not an envelope; the message says where."""
 
 
 @dataclass(kw_only=True)
@@ -69,10 +76,10 @@ def parse_key(key: str) -> ArchiveObject | None:
     return ArchiveObject(key, partition, flush_id)
 
 
-def list_objects(s3: S3Client, bucket: str) -> list[ArchiveObject]:
-    """Every archive object in ``bucket``, sorted by key."""
+def list_objects(s3: S3Client, bucket: str, prefix: str = f"{PREFIX}/") -> list[ArchiveObject]:
+    """Every archive object in ``bucket`` under ``prefix`` (default: the whole archive), sorted by key."""
     found = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{PREFIX}/"):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             parsed = parse_key(obj["Key"])
             if parsed is not None:
@@ -80,6 +87,46 @@ def list_objects(s3: S3Client, bucket: str) -> list[ArchiveObject]:
                     ArchiveObject(parsed.key, parsed.partition, parsed.flush_id, int(obj.get("Size", 0)))
                 )
     return sorted(found, key=lambda o: o.key)
+
+
+def objects_between(
+    s3: S3Client, bucket: str, since: datetime, until: datetime, *, wants: Callable[[str, int], bool]
+) -> list[ArchiveObject]:
+    """The objects of every partition whose hour overlaps ``[since, until)`` and whose type and version
+    ``wants``, oldest hour first: only the prefixes of those types, versions and days are listed."""
+    first_hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    found: list[ArchiveObject] = []
+    for type_ in _children(s3, bucket, f"{PREFIX}/", "type"):
+        for version in _children(s3, bucket, partition_prefix(type_), "version"):
+            if not version.isdigit() or not wants(type_, int(version)):
+                continue
+            for day in _days(since, until):
+                for obj in list_objects(s3, bucket, partition_prefix(type_, int(version), day)):
+                    if not obj.partition.hour.isdigit():
+                        continue
+                    start = datetime.fromisoformat(f"{day}T{int(obj.partition.hour):02d}:00:00+00:00")
+                    if first_hour <= start < until:
+                        found.append(obj)
+    return sorted(found, key=lambda o: (o.partition.dt, o.partition.hour, o.key))
+
+
+def _children(s3: S3Client, bucket: str, prefix: str, key: str) -> list[str]:
+    """The ``key=value`` values one level below ``prefix``."""
+    values = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            segment = common["Prefix"][len(prefix) :].rstrip("/")
+            if segment.startswith(key + "="):
+                values.append(unquote(segment[len(key) + 1 :]))
+    return values
+
+
+def _days(since: datetime, until: datetime) -> Iterator[str]:
+    day = since.astimezone(UTC).date()
+    last = (until.astimezone(UTC) - timedelta(microseconds=1)).date()
+    while day <= last:
+        yield day.isoformat()
+        day += timedelta(days=1)
 
 
 def fetch(s3: S3Client, bucket: str, obj: ArchiveObject) -> bytes:
@@ -96,21 +143,48 @@ def fetch_all(
         yield from pool.map(lambda obj: fetch(s3, bucket, obj), objects)
 
 
+def lines(body: bytes, key: str) -> list[tuple[int, bytes]]:
+    """The non-blank lines of the object ``key``'s ``body``, each with its line number (from 1).
+
+    Raises:
+        UnreadableObject: the body is not gzip.
+    """
+    try:
+        text = gzip.decompress(body)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableObject(f"{key}: not a gzip object") from exc
+    return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
+def envelopes(body: bytes, key: str) -> list[Envelope]:
+    """Every envelope of the object ``key``'s ``body``, or none at all.
+
+    Raises:
+        UnreadableObject: the body is not gzip, or a line is not an envelope.
+    """
+    return [_envelope(key, number, line) for number, line in lines(body, key)]
+
+
+def _envelope(key: str, number: int, line: bytes) -> Envelope:
+    try:
+        return Envelope.model_validate_json(line)
+    except ValidationError as exc:
+        raise UnreadableObject(f"{key} line {number}: not an envelope ({exc.error_count()} errors)") from None
+
+
 def decode_envelopes(body: bytes, obj: ArchiveObject, report: ReadReport) -> Iterator[Envelope]:
     """The envelopes of ``obj``'s ``body``; a line that is not an envelope is counted and skipped."""
     report.objects += 1
     try:
-        text = gzip.decompress(body)
-    except (OSError, EOFError, zlib.error):
+        numbered = lines(body, obj.key)
+    except UnreadableObject as exc:
         report.bad_objects += 1
-        report.note(f"{obj.key}: not a gzip object")
+        report.note(str(exc))
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in numbered:
         report.lines += 1
         try:
-            yield Envelope.model_validate_json(line)
-        except ValidationError as exc:
+            yield _envelope(obj.key, number, line)
+        except UnreadableObject as exc:
             report.bad_lines += 1
-            report.note(f"{obj.key} line {number}: not an envelope ({exc.error_count()} errors)")
+            report.note(str(exc))

@@ -33,7 +33,6 @@ from tributary.lake.result import LakeError, QueryResult
 from tributary.operators.cli_support import (
     Bucket,
     Bus,
-    DataDir,
     Json,
     Profile,
     Region,
@@ -44,6 +43,7 @@ from tributary.operators.cli_support import (
     target_for,
 )
 from tributary.operators.letters import parse_when
+from tributary.options import DataDir
 from tributary.stack import read_stack_file
 
 lake_app = typer.Typer(

@@ -25,20 +25,16 @@ small ones.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import batched
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from archiver.domain import Partition, encode, object_key
 from contracts import Envelope
-from tributary.lake.archive import ArchiveObject, list_objects
+from tributary.lake.archive import ArchiveObject, UnreadableObject, envelopes, fetch, list_objects
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,28 +63,6 @@ def compacted_id(ids: list[str]) -> str:
     """The flush id of a compacted object: from the (sorted) ids it holds, so equal content, equal key."""
     digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:20]
     return f"{COMPACTED}{digest}"
-
-
-def _read(s3: S3Client, bucket: str, obj: ArchiveObject) -> list[Envelope]:
-    """Every envelope of ``obj``.
-
-    Raises:
-        ValueError: the object is not gzip or holds a line that is not an envelope.
-    """
-    body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
-    try:
-        text = gzip.decompress(body)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{obj.key}: not a gzip object") from exc
-    events = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(Envelope.model_validate_json(line))
-        except ValidationError as exc:
-            raise ValueError(f"{obj.key} line {number}: not an envelope") from exc
-    return events
 
 
 def compact(s3: S3Client, bucket: str, *, before: datetime, dry_run: bool = False) -> CompactReport:
@@ -120,12 +94,12 @@ def _compact_partition(
     unique: dict[str, Envelope] = {}
     try:
         for obj in objects:
-            for event in _read(s3, bucket, obj):
+            for event in envelopes(fetch(s3, bucket, obj), obj.key):
                 if event.id in unique:
                     report.duplicates += 1
                 else:
                     unique[event.id] = event
-    except ValueError as exc:
+    except UnreadableObject as exc:
         report.skipped.append(f"{exc!s} (partition left as it is)")
         return
     report.objects_read += len(objects)

@@ -9,7 +9,7 @@ every table and counted, never half-loaded.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -187,10 +187,3 @@ class TableRows:
                 {c.name: pa.array(v, ARROW_TYPES[c.type]) for c, v in zip(columns, values, strict=True)}
             )
         return out
-
-
-def rows_for(table: Table, events: Iterable[tuple[Partition, Envelope]]) -> TableRows:
-    built = TableRows(table=table)
-    for partition, event in events:
-        built.add(partition, event)
-    return built

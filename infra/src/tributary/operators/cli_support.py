@@ -21,9 +21,6 @@ from tributary.stack import StackError
 
 console = Console()
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Local stack's data folder [default: .tributary/]")
-]
 Profile = Annotated[
     str | None, typer.Option("--profile", help="AWS profile: act on AWS, not the local stack.")
 ]

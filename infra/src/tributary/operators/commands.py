@@ -17,7 +17,6 @@ from tributary.operators.cli_support import (
     Bucket,
     Bus,
     Concurrency,
-    DataDir,
     Json,
     Profile,
     Rate,
@@ -31,6 +30,7 @@ from tributary.operators.letters import parse_when
 from tributary.operators.ratelimit import TokenBucket, parse_rate
 from tributary.operators.replay import ArchiveQuery, BusPublisher, QueuePublisher, consumed_by, replay
 from tributary.operators.target import queue_arn
+from tributary.options import DataDir
 
 
 def topology(

@@ -30,7 +30,7 @@ from tributary.operators.movetask import (
     start_move_task,
 )
 from tributary.operators.ratelimit import TokenBucket
-from tributary.operators.redrive import MessageMover, RedriveOptions, RedriveReport, kind_of
+from tributary.operators.redrive import MessageMover, RedriveOptions, RedriveReport
 from tributary.operators.scan import queue_counts
 from tributary.operators.target import QueuePair, queue_arn
 
@@ -211,8 +211,3 @@ def purge(
         left_in_flight=report.others_in_flight,
         elapsed_s=report.elapsed_s,
     )
-
-
-def tally(letters: list[Letter]) -> Counter[str]:
-    """Letters counted by ``<detail-type> · <error type>``."""
-    return Counter(kind_of(le) for le in letters)

@@ -15,7 +15,6 @@ from tributary.operators import health, render
 from tributary.operators.cli_support import (
     Bus,
     Concurrency,
-    DataDir,
     Filters,
     Json,
     Profile,
@@ -33,6 +32,7 @@ from tributary.operators.ratelimit import parse_rate
 from tributary.operators.redrive import RedriveOptions, RedriveReport
 from tributary.operators.scan import peek as peek_letters
 from tributary.operators.scan import queue_counts
+from tributary.options import DataDir
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive, purge.", no_args_is_help=True)
 

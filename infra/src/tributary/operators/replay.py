@@ -1,9 +1,9 @@
 """Replay: archived events back onto the bus, or straight into one service's queue.
 
-The archive's key layout is the archiver's (``archiver.domain``: type, version, day and hour of the event's
-own time), one envelope per line; keys are read back with the lake's parser. A replay lists only the
-partitions in range — one prefix per type, version and day, hours outside the range skipped by key — reads
-them in time order, keeps the events whose ``time`` is in ``[since, until)`` (each id once), and publishes:
+The archive is read through its one reader, :mod:`tributary.lake.archive` (the archiver's layout: type,
+version, day and hour of the event's own time, one envelope per line). A replay lists only the partitions
+in range — one prefix per type, version and day, hours outside the range skipped by key — reads them in
+time order, keeps the events whose ``time`` is in ``[since, until)`` (each id once), and publishes:
 
 - to the bus, with ``PutEvents`` in batches of 10 as the producer did (``DetailType`` ``<type>.v<version>``,
   its ``Source``): every current rule evaluates them, so every subscriber gets them again (idempotently);
@@ -14,22 +14,19 @@ them in time order, keeps the events whose ``time`` is in ``[since, until)`` (ea
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import batched
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote
 
-from archiver.domain import PREFIX, partition_prefix
 from shared.manifest import ServiceManifest
-from tributary.lake.archive import parse_key
+from tributary.lake.archive import lines, objects_between
 from tributary.operators.batches import BatchResult, put_events, send_messages
 from tributary.operators.ratelimit import TokenBucket, Unlimited
 
@@ -61,50 +58,15 @@ class ArchiveQuery:
         return self.since <= at < self.until
 
 
-def _children(s3: S3Client, bucket: str, prefix: str, key: str) -> list[str]:
-    """The ``key=value`` values one level below ``prefix``."""
-    values = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        for common in page.get("CommonPrefixes", []):
-            segment = common["Prefix"][len(prefix) :].rstrip("/")
-            if segment.startswith(key + "="):
-                values.append(unquote(segment[len(key) + 1 :]))
-    return values
-
-
-def _days(since: datetime, until: datetime) -> Iterator[str]:
-    day = since.astimezone(UTC).date()
-    last = (until.astimezone(UTC) - timedelta(microseconds=1)).date()
-    while day <= last:
-        yield day.isoformat()
-        day += timedelta(days=1)
-
-
 def archive_keys(s3: S3Client, bucket: str, query: ArchiveQuery) -> list[str]:
     """The objects of every partition in range, oldest hour first."""
-    first_hour = query.since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    found: list[tuple[str, str]] = []
-    for type_ in _children(s3, bucket, f"{PREFIX}/", "type"):
-        for version in _children(s3, bucket, partition_prefix(type_), "version"):
-            if not version.isdigit() or not query.wants(type_, int(version)):
-                continue
-            for day in _days(query.since, query.until):
-                prefix = partition_prefix(type_, int(version), day)
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                    for obj in page.get("Contents", []):
-                        parsed = parse_key(obj["Key"])  # None: not an object the archiver writes
-                        if parsed is None or not parsed.partition.hour.isdigit():
-                            continue
-                        hour = parsed.partition.hour
-                        start = datetime.fromisoformat(f"{day}T{int(hour):02d}:00:00+00:00")
-                        if first_hour <= start < query.until:
-                            found.append((f"{day}/{hour}", obj["Key"]))
-    return [key for _, key in sorted(found)]
+    return [o.key for o in objects_between(s3, bucket, query.since, query.until, wants=query.wants)]
 
 
 def read_object(s3: S3Client, bucket: str, key: str) -> list[Event]:
+    """The events of the object ``key``, as the JSON they were archived as."""
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return [json.loads(line) for line in gzip.decompress(body).splitlines() if line.strip()]
+    return [json.loads(line) for _, line in lines(body, key)]
 
 
 class Publisher(Protocol):

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared.manifest import ServiceManifest, load_manifests
-from tributary.aws import REGION, emulator_client
+from tributary.aws import REGION, ClientFactory, emulator_client
 from tributary.stack import read_stack_file
 
 if TYPE_CHECKING:
@@ -83,7 +83,12 @@ class Target:
     services: set[str] | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def client(self, service: str) -> Any:
+    @property
+    def client(self) -> ClientFactory:
+        """``client(service)``: the target's client for ``service``, built once (typed per service)."""
+        return self._client
+
+    def _client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.make_client(service)
         return self._clients[service]

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tributary.operators.cli_support import DataDir, Json, console, failures, print_json
+from tributary.operators.cli_support import Json, console, failures, print_json
+from tributary.options import DataDir
 from tributary.stack import StackError, read_stack_file
 
 

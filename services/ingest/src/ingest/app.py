@@ -48,13 +48,16 @@ from ingest.domain import (
 from ingest.metrics import IngestMetrics
 from ingest.ports import EventPublisher
 from ingest.ratelimit import RateLimiter, retry_after
-from shared.errors import RetryableError
-from shared.jsonlimits import JsonLimitError, JsonLimits, loads
+from shared.boundedjson import JsonLimits, loads
+from shared.errors import ContractError, RetryableError
 from shared.metrics import Registry
 from shared.runner import add_metrics_route
 from shared.tracing import Span, Tracer, continue_or_start
 
 log = structlog.get_logger()
+
+DEFAULT_JSON_LIMITS = JsonLimits(max_depth=32, max_keys=1000, max_number_chars=40)
+"""What a request body may hold unless ``create_app`` is told otherwise (the settings' defaults)."""
 
 
 class FieldErrorOut(BaseModel):
@@ -151,9 +154,10 @@ def create_app(
 
     ``authenticator``: who may publish what (``None``: anyone anything, for a deployment that authenticates
     in front of ingest); ``rate_limiter``: events per second per producer (``None``: no limit);
-    ``json_limits``: what a body may hold; ``body_timeout_s``: how long a client may take to send its body.
+    ``json_limits``: what a body may hold (its size is ``max_body_bytes``, checked as the body streams in);
+    ``body_timeout_s``: how long a client may take to send its body.
     """
-    parse_limits = json_limits or JsonLimits()
+    parse_limits = replace(json_limits or DEFAULT_JSON_LIMITS, max_bytes=max_body_bytes)
     metrics = IngestMetrics(registry) if registry else None
     app = FastAPI(title="Tributary ingest", version="1", summary="Publish events onto the Tributary bus.")
     request_schema, request_defs = _request_schema()
@@ -259,9 +263,9 @@ def create_app(
             message = f"the body was not sent within {body_timeout_s:g} s"
             return _refused(408, "body_timeout", message, headers=CLOSE)
         try:
-            doc = await run_in_threadpool(loads, body, parse_limits)
-        except JsonLimitError as exc:
-            return _refused(400, "malformed_json", f"body is {exc}")
+            doc = await run_in_threadpool(loads, body, limits=parse_limits)
+        except ContractError as exc:
+            return _refused(400, "malformed_json", str(exc))
         try:
             raw = events_of(doc, limits)
         except RequestShapeError as exc:

@@ -13,8 +13,8 @@ from ingest.domain import Limits
 from ingest.manifest import MANIFEST
 from ingest.ratelimit import RateLimit, RateLimiter
 from shared import aws
+from shared.boundedjson import JsonLimits
 from shared.credential_stores import SECRETS_MANAGER, credential_store
-from shared.jsonlimits import JsonLimits
 from shared.metrics import Registry
 from shared.service import Service
 from shared.settings import ServiceSettings
@@ -86,7 +86,7 @@ def build(settings: IngestSettings) -> Service:
         json_limits=JsonLimits(
             max_depth=settings.json_max_depth,
             max_keys=settings.json_max_keys,
-            max_number_digits=settings.json_max_number_digits,
+            max_number_chars=settings.json_max_number_digits,
         ),
         body_timeout_s=settings.body_timeout_s,
     )

@@ -144,6 +144,8 @@ class ServiceStack(cdk.Stack):
         role = worker.role
         if isinstance(worker, FargateWorker):
             queues.grant_consume(role)  # a Lambda event source mapping grants this itself
+            if self.store.secrets:
+                self.store.grant_secrets(worker.task_definition.obtain_execution_role())
         # The runtime dead-letters with the reason itself, and backs off with ChangeMessageVisibility.
         queues.grant_dead_letter(role)
         self.store.connect(worker.security_group)
@@ -183,6 +185,13 @@ class ServiceStack(cdk.Stack):
     ) -> FargateWorker | LambdaWorker:
         manifest, config = self.manifest, self.config
         if isinstance(compute, LambdaCompute):
+            if self.store.secrets:
+                names = ", ".join(sorted(self.store.secrets))
+                raise ValueError(
+                    f"service {manifest.name!r}: its store's credentials ({names}) are injected by ECS from"
+                    " Secrets Manager, which Lambda does not do; run it on Fargate, or choose a store that"
+                    " needs none (timeseries_writer: series_store liveanalytics)"
+                )
             code = lambda_code(
                 self, service=manifest.name, source=config.image, repo_root=repo_root, handler=compute.handler
             )
@@ -209,6 +218,7 @@ class ServiceStack(cdk.Stack):
             settings=compute,
             log_retention=retention,
             https_egress_only=self.store.https_egress_only,
+            secrets=self.store.secrets,
         )
 
     # -- HTTP front (ingest) -----------------------------------------------------------------------------

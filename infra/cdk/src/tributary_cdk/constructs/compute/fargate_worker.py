@@ -29,7 +29,8 @@ STOP_TIMEOUT = cdk.Duration.seconds(90)
 
 class FargateWorker(Construct):
     """Cluster, task definition, service and its scaling for one worker; ``https_egress_only`` limits its
-    tasks' outbound traffic to port 443."""
+    tasks' outbound traffic to port 443; ``secrets`` are environment variables ECS fills from Secrets
+    Manager at task start (its execution role, not the task's role, may read them)."""
 
     def __init__(
         self,
@@ -44,6 +45,7 @@ class FargateWorker(Construct):
         settings: FargateCompute,
         log_retention: logs.RetentionDays,
         https_egress_only: bool = False,
+        secrets: Mapping[str, ecs.Secret] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.cluster = ecs.Cluster(
@@ -67,6 +69,7 @@ class FargateWorker(Construct):
             image=image,
             command=[SERVICE_COMMAND, service],  # the services' one entry point, serving this service
             environment=dict(environment),
+            secrets=dict(secrets) if secrets else None,  # injected by ECS through the execution role
             logging=ecs.LogDrivers.aws_logs(stream_prefix=service, log_group=self.log_group),
             health_check=health_check(),
             stop_timeout=STOP_TIMEOUT,

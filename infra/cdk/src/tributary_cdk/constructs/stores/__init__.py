@@ -36,9 +36,13 @@ def _graph(scope: Construct, id: str, context: StoreContext) -> ServiceStore:
 
 
 def _series(scope: Construct, id: str, context: StoreContext) -> ServiceStore:
-    from tributary_cdk.constructs.stores.series import SeriesStore
+    if context.config.series_store == "liveanalytics":
+        from tributary_cdk.constructs.stores.series import SeriesStore
 
-    return SeriesStore(scope, id, context=context)
+        return SeriesStore(scope, id, context=context)
+    from tributary_cdk.constructs.stores.series_influx import InfluxSeriesStore
+
+    return InfluxSeriesStore(scope, id, context=context)
 
 
 def _notifier(scope: Construct, id: str, context: StoreContext) -> ServiceStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -40,7 +41,8 @@ class StoreContext:
 
 
 class ServiceStore(Construct):
-    """A service's store. Subclasses fill :attr:`environment` and override :meth:`grant`/:meth:`connect`."""
+    """A service's store. Subclasses fill :attr:`environment` (and :attr:`secrets`, credentials ECS injects
+    from Secrets Manager) and override :meth:`grant`/:meth:`connect`."""
 
     https_egress_only = False
     """The service needs no outbound traffic but HTTPS (AWS APIs, webhooks): its tasks get no other."""
@@ -49,10 +51,15 @@ class ServiceStore(Construct):
         super().__init__(scope, id)
         self.context = context
         self.environment: dict[str, str] = {}
+        self.secrets: dict[str, ecs.Secret] = {}
 
     def grant(self, role: iam.IRole) -> None:
         """Allow ``role`` exactly what the service's store adapter calls (suppressing, with the reason, any
         wildcard that cannot be avoided)."""
+
+    def grant_secrets(self, role: iam.IRole) -> None:
+        """Allow ``role``, the one that injects :attr:`secrets` (ECS's execution role), what reading them
+        needs beyond ``secretsmanager:GetSecretValue`` (which ECS grants itself): decrypting their key."""
 
     def connect(self, peer: ec2.IConnectable) -> None:
         """Open the store's network to ``peer`` (stores outside the VPC need nothing)."""

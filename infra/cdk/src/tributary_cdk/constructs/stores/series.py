@@ -1,4 +1,5 @@
-"""timeseries_writer's store: a Timestream for LiveAnalytics database and table, under the shared key.
+"""timeseries_writer's opt-in store (``series_store: liveanalytics``): a Timestream for LiveAnalytics
+database and table, under the shared key. The default is Timestream for InfluxDB (:mod:`.series_influx`).
 
 Retention comes from the service (``timeseries_writer.manifest.RETENTION``): memory store 24 hours, magnetic
 store one year, magnetic store writes on so late points within the year are accepted.
