@@ -440,9 +440,20 @@ def test_state_lives_in_dynamodb_where_the_emulator_serves_it(
     assert client.description["state_backend"] == expected
     if expected == "dynamodb":
         table = f"{notifier_stack.bus_name}-notifier-state"
-        pages = client.aws("dynamodb").get_paginator("scan").paginate(TableName=table)
-        items = [item for page in pages for item in page["Items"]]
-        assert any(i["pk"]["S"] == "notif#hot" for i in items)
+        dynamodb = client.aws("dynamodb")
+
+        def hot_notifications() -> list[dict[str, Any]]:
+            # A query by key, as the notifier reads: a scan over the whole table, paged while the notifier
+            # writes and deletes items every second, once missed these few items on MiniStack.
+            pages = dynamodb.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": "notif#hot"}},
+                ConsistentRead=True,
+            )
+            return [dict(item) for page in pages for item in page["Items"]]
+
+        assert wait_for(hot_notifications, timeout_s=30, what="the hot rule's items in the state table")
         assert not sqlite.exists()
     else:
         assert sqlite.exists()
