@@ -137,14 +137,19 @@ localstack-venv: tools check-py313
 ministack-venv: tools check-py313
 	$(call emulator-venv,$(MINISTACK_VENV),$(MINISTACK_REQS))
 
+# The contract check also enforces the evolution rules (= tributary contracts check). The shell stops at the
+# first failure (-e), so the time is printed only when every check passed.
 lint: install
-	$(RUN) ruff check .
-	$(RUN) ruff format --check .
-	$(RUN) mypy
-	$(RUN) python -m contracts.schemas check  # also the evolution rules (= tributary contracts check)
+	@started=$$SECONDS; \
+	echo "lint: ruff check, ruff format --check, mypy, contracts.schemas check"; \
+	$(RUN) ruff check .; \
+	$(RUN) ruff format --check .; \
+	$(RUN) mypy; \
+	$(RUN) python -m contracts.schemas check; \
+	echo "lint: passed in $$((SECONDS - started)) s"
 
 # Unit and service tests spread over PYTEST_WORKERS processes (many wait on subprocesses and sockets).
-# Stack tests are grouped per emulator (tests/e2e/conftest.py) for when they run side by side.
+# Stack tests are grouped per emulator and per module with a stack of its own (tests/support/grouping.py).
 PYTEST_WORKERS ?= 2
 # Stack tests run side by side: the LocalStack group, the MiniStack group and the modules with stacks of their
 # own (fault suite, deployed topology, replicas, crash stacks) spread over two processes. E2E_PARALLEL= runs
@@ -152,10 +157,13 @@ PYTEST_WORKERS ?= 2
 E2E_PARALLEL ?= -n 2 --dist loadgroup
 REPORTS := .tributary/reports
 pytest: install chromium
-	@rm -rf $(REPORTS); mkdir -p $(REPORTS); status=0; \
+	@rm -rf $(REPORTS); mkdir -p $(REPORTS); status=0; started=$$SECONDS; \
 	$(RUN) pytest -m "not e2e and not fault" -n $(PYTEST_WORKERS) --junitxml=$(REPORTS)/unit.xml || status=$$?; \
+	unit_s=$$((SECONDS - started)); \
 	if [ $$status -eq 0 ]; then $(RUN) pytest -m "e2e or fault" $(E2E_PARALLEL) --junitxml=$(REPORTS)/stack.xml || status=$$?; fi; \
+	stack_s=$$((SECONDS - started - unit_s)); \
 	$(RUN) python -m tests.support.durations $(REPORTS)/unit.xml $(REPORTS)/stack.xml --top 15; \
+	echo "steps: unit and service tests $${unit_s} s, stack tests $${stack_s} s"; \
 	exit $$status
 
 # The inner loop: lint and the tests that start no emulator (marker `stack` marks those that do).

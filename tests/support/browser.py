@@ -48,7 +48,7 @@ class Browser:
     """Headless looks at pages. ``budget_ms`` is the virtual time each look lets the page run."""
 
     def __init__(
-        self, *, budget_ms: int = 6000, size: tuple[int, int] = (1400, 2400), timeout_s: float = 120
+        self, *, budget_ms: int = 2500, size: tuple[int, int] = (1400, 2400), timeout_s: float = 120
     ):
         self._binary = find_chromium()
         self._budget_ms = budget_ms

@@ -17,12 +17,12 @@ SCALE_ENV = "TRIBUTARY_E2E_SCALE"
 
 # test -> emulator -> events; a mode not named (a given stack, an endpoint) gets the smallest.
 SIZES: dict[str, dict[str, int]] = {
-    "skeleton": {"ministack": 2_000, "localstack": 1_000},  # published once, 5% invalid
-    "series": {"ministack": 2_000, "localstack": 400},  # readings, published twice
-    "graph": {"ministack": 1_000, "localstack": 300},  # relationship events: twice, then a redrive
-    "sdk": {"ministack": 1_000, "localstack": 300},  # through injected partial failures
-    "operators": {"ministack": 2_000, "localstack": 1_000},  # dead letters, peeked and redriven
-    "crash": {"ministack": 1_500, "localstack": 600},  # a worker SIGKILLed while they flow
+    "skeleton": {"ministack": 2_000, "localstack": 500},  # published once, 5% invalid
+    "series": {"ministack": 2_000, "localstack": 250},  # readings, published twice
+    "graph": {"ministack": 1_000, "localstack": 200},  # relationship events: twice, then a redrive
+    "sdk": {"ministack": 1_000, "localstack": 200},  # through injected partial failures
+    "operators": {"ministack": 2_000, "localstack": 500},  # dead letters, peeked and redriven
+    "crash": {"ministack": 1_000, "localstack": 500},  # a worker SIGKILLed while they flow
     "fault": {"ministack": 2_000},  # mixed events through the fault suite
 }
 
