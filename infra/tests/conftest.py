@@ -1,4 +1,4 @@
-"""Fixtures for the local-stack tests: a LocalStack per test module, tiny services, manifests."""
+"""Fixtures for the local-stack tests: one LocalStack per test process, tiny services, manifests."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ STACK_MODULES = {"test_deploy", "test_emulator", "test_endpoint", "test_provisio
 STACK_TESTS = {"test_up_runs_until_sigterm_then_cleans_up"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
@@ -26,9 +27,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.stack)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackEmulator]:
-    """One LocalStack for the whole test module (tests use distinct bus and bucket names)."""
+    """One LocalStack for every module of the test process (tests use distinct bus and bucket names): a
+    start costs seconds of both cores, and under xdist a module's tests may run in either process."""
     emulator = LocalStackEmulator(tmp_path_factory.mktemp("localstack"))
     emulator.start()
     try:

@@ -38,8 +38,10 @@ from tributary.emulators import EMULATORS, ENDPOINT, make_emulator
 from tributary.endpoint import ENDPOINT_ENV, endpoint_from_env
 from tributary.stack import Stack
 
-# Short waits so a test's end state is reached in seconds, not in production-sized batching windows.
+# Short waits so a test's end state is reached in seconds, not in production-sized batching windows (nor in
+# ingest's production deadlines for slow clients: 10 s for headers, 30 s for a body).
 E2E_SERVICE_ENV = {
+    "ingest": {"TRIBUTARY_HEADER_TIMEOUT_S": "3", "TRIBUTARY_BODY_TIMEOUT_S": "5"},
     "archiver": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "1000", "TRIBUTARY_RECEIVE_WAIT_S": "1"},
     "graph_writer": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "1000", "TRIBUTARY_RECEIVE_WAIT_S": "1"},
     "timeseries_writer": {"TRIBUTARY_BATCH_MAX_WAIT_MS": "1000", "TRIBUTARY_RECEIVE_WAIT_S": "1"},
@@ -87,19 +89,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulators(*names, reason): run only on these emulators")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the stack tests for ``pytest -n N --dist loadgroup``: every test on one emulator's session stack
-    runs in one worker (so each worker starts only the stacks it uses), and a module whose tests share a
-    stack of their own (crash stacks, the fault run) runs in one worker too."""
-    for item in items:
-        if item.get_closest_marker("e2e") is None and item.get_closest_marker("fault") is None:
-            continue
-        callspec = getattr(item, "callspec", None)
-        emulator = callspec.params.get("emulator_name") if callspec is not None else None
-        group = emulator if isinstance(emulator, str) else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session", params=e2e_emulators())
 def emulator_name(request: pytest.FixtureRequest) -> str:
     """The emulator this test runs on (``external`` for a given stack file)."""
@@ -127,15 +116,17 @@ def start_stack(
 
 
 def run_crash_stack(manifest: ServiceManifest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """ingest and ``manifest``'s service alone on the first emulator, with a 10 s visibility timeout so a
-    killed worker's messages come back soon; for tests that SIGKILL and restart a worker."""
+    """ingest and ``manifest``'s service alone, with a 10 s visibility timeout so a killed worker's messages
+    come back soon; for tests that SIGKILL and restart a worker. On MiniStack when the suite runs on it (the
+    test is about the worker, not the emulator: the faster one), else on the suite's emulator."""
     emulators = e2e_emulators()
     if emulators == ["external"]:
         pytest.skip("the crash test needs a local stack whose processes it can kill")
+    emulator = "ministack" if "ministack" in emulators else emulators[0]
     service = replace(manifest, queue=replace(manifest.queue, visibility_timeout_s=10))
     env = {manifest.name: {"TRIBUTARY_RECEIVE_WAIT_S": "1", "TRIBUTARY_BATCH_MAX_WAIT_MS": "2000"}}
     data_dir = Path(tmp_path_factory.mktemp(f"{manifest.name}-crash"))
-    with start_stack(emulators[0], data_dir, service_env=env, manifests=[INGEST, service]) as stack:
+    with start_stack(emulator, data_dir, service_env=env, manifests=[INGEST, service]) as stack:
         yield stack
 
 

@@ -8,15 +8,13 @@
 - Hostile input: quotes, backticks, braces and Cypher keywords in names are stored verbatim and never run;
   a NUL character is dead-lettered with its reason.
 
-The idempotency test sends 5,000 events on MiniStack (about 20 s per pass) and 1,000 on LocalStack, whose
-PutEvents → SQS path runs at a tenth of MiniStack's speed (5,000 cost six minutes there: three passes);
-``TRIBUTARY_E2E_GRAPH_EVENTS`` overrides both, and ``bench/graph_bench.py`` measures throughput.
+The sizes are ``tests/support/volumes.py``'s (``TRIBUTARY_E2E_SCALE=5`` sends the issue's 5,000 events on
+MiniStack); ``bench/graph_bench.py`` measures throughput.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
@@ -38,14 +36,13 @@ from shared.testkit.envelopes import rule_body
 from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import run_crash_stack
+from tests.support.volumes import volume
 from tributary.client import StackClient
 from tributary.producers import MUNICIPALITIES, TEAMS
 from tributary.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-EVENTS_OVERRIDE = os.environ.get("TRIBUTARY_E2E_GRAPH_EVENTS")
-EVENTS_BY_EMULATOR = {"ministack": 5_000}
 SERVICE = "graph_writer"
 HOSTILE = [
     "O'Neal",
@@ -246,7 +243,7 @@ def test_the_same_events_delivered_twice_and_redriven_make_the_graph_once(
 ) -> None:
     """Relationship events published twice with the same ids, then redriven from the DLQ: node and
     relationship counts and the nodes themselves are those of a single delivery."""
-    count = int(EVENTS_OVERRIDE or EVENTS_BY_EMULATOR.get(emulator_name, 1_000))
+    count = volume("graph", emulator_name)
     url = graph_url(stack.description)
     sqs = stack.aws("sqs")
     queue = stack.description["queues"][SERVICE]
@@ -438,7 +435,8 @@ def test_sigkill_mid_batch_leaves_every_event_in_the_graph_once(crash_stack: Sta
     queue_url = client.description["queues"][SERVICE]["url"]
     tag = uuid.uuid4().hex[:8]
     teams = unused_teams(url, random.Random(tag), 20)
-    events = relationship_events(3000, tag=tag, teams=teams, now=datetime.now(UTC))
+    count = volume("crash", client.description["emulator"])
+    events = relationship_events(count, tag=tag, teams=teams, now=datetime.now(UTC))
     expected = oracle(events).counts()
     publisher = threading.Thread(target=client.publish, args=(events,), kwargs={"per_request": 250})
     publisher.start()

@@ -1,17 +1,18 @@
 """The operator CLI end to end, run as an operator runs it (``python -m tributary.cli …`` subprocesses).
 
-On a stack of its own per emulator (archiver only), 10,000 rule-delivered envelopes are put straight into
-the archiver's DLQ with the runtime's reason attributes, in three kinds of failure (a contract error, S3
-throttling, read timeouts):
+On a stack of its own per emulator (archiver only), rule-delivered envelopes (``tests/support/volumes.py``:
+2,000 on MiniStack, 1,000 on LocalStack) are put straight into the archiver's DLQ with the runtime's reason
+attributes, in three kinds of failure (a contract error, S3 throttling, read timeouts):
 
 - ``dlq peek`` and a dry-run redrive consume nothing;
 - a filtered redrive (``reason~SlowDown``) moves exactly the matching letters, and the archiver stores them;
-- an unfiltered redrive SIGKILLed midway and run again leaves every event in the archive exactly once;
+- an unfiltered redrive SIGKILLed a fifth of the way and run again leaves every event in the archive exactly
+  once;
 - a consumer added afterwards (its queue and rule provisioned from a test-only manifest) gets the full
   history of what it subscribes to from ``replay --from-archive --to-service``, and ``--to-bus`` reaches
   it through its rule.
 
-Rates are printed (``-s`` shows them). ``TRIBUTARY_E2E_OPS_LETTERS`` changes the 10,000.
+Rates are printed (``-s`` shows them).
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ from archiver.manifest import MANIFEST as ARCHIVER
 from shared.manifest import ServiceManifest, Subscription
 from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import start_stack
+from tests.support.volumes import volume
 from tributary.client import StackClient
 from tributary.producers import domain_events
 from tributary.provision import provision
 
 pytestmark = pytest.mark.e2e
 
-LETTERS = int(os.environ.get("TRIBUTARY_E2E_OPS_LETTERS", "10000"))
 KINDS = {
     "contract": ("permanent", "ContractError", "message holds no valid envelope: data.value: bad"),
     "slowdown": ("retries_exhausted", "RetryableError", "S3 put of events/... failed: SlowDown"),
@@ -150,12 +151,13 @@ def _attributes(kind: str, attempts: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def letters(ops: Ops) -> Letters:
-    """LETTERS envelopes in the archiver's DLQ, a third of each kind; event times in three hours over two
+    """The volume's envelopes in the archiver's DLQ, a third of each kind; event times in three hours over two
     days, so the archive (and a replay) spans several partitions and a midnight."""
     run = uuid.uuid4().hex[:8]
     # hh:05 to hh:30 of the last full hour, and 20 and 40 hours before: never in the future, three partitions
     now = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=30, second=0, microsecond=0)
-    events = domain_events((LETTERS + 3) // 4, seed=61)[:LETTERS]
+    count = volume("operators", ops.emulator)
+    events = domain_events((count + 3) // 4, seed=61)[:count]
     entries, ids, types = [], {kind: set() for kind in KINDS}, {}
     for i, event in enumerate(events):
         kind = list(KINDS)[i % 3]
@@ -196,12 +198,13 @@ def test_peek_and_a_dry_run_consume_nothing(ops: Ops, letters: Letters) -> None:
     report, elapsed = ops.cli("dlq", "redrive", "archiver", "--filter", "reason~SlowDown", "--dry-run")
     assert isinstance(report, dict)
     assert (report["scanned"], report["matched"], report["moved"]) == (
-        LETTERS,
+        len(letters.all),
         len(letters.ids["slowdown"]),
         0,
     )
     print(f"\n[{ops.emulator}] dry run: scanned {report['scanned']} letters in {elapsed:.1f}s wall")
-    assert wait_for(lambda: ops.dlq() == {"visible": LETTERS, "in_flight": 0}, timeout_s=30), ops.dlq()
+    full = {"visible": len(letters.all), "in_flight": 0}
+    assert wait_for(lambda: ops.dlq() == full, timeout_s=30), ops.dlq()
     assert ops.client.queue_depth(ops.client.description["queues"]["archiver"]["url"]) == 0
 
 
@@ -217,7 +220,8 @@ def test_a_filtered_redrive_moves_exactly_the_matching_letters(ops: Ops, letters
         f"{report['elapsed_s']:.1f}s = {report['rate_per_s']:.0f} msg/s moved "
         f"({report['scanned'] / report['elapsed_s']:.0f} letters/s scanned; {elapsed:.1f}s wall)"
     )
-    assert wait_for(lambda: ops.dlq() == {"visible": LETTERS - len(slow), "in_flight": 0}, timeout_s=30)
+    rest = {"visible": len(letters.all) - len(slow), "in_flight": 0}
+    assert wait_for(lambda: ops.dlq() == rest, timeout_s=30), ops.dlq()
 
     def stored() -> Counter[str] | None:
         found = ops.archived(letters.all)
@@ -230,17 +234,20 @@ def test_a_filtered_redrive_moves_exactly_the_matching_letters(ops: Ops, letters
 
 
 def test_a_redrive_killed_midway_and_run_again_stores_every_event_once(ops: Ops, letters: Letters) -> None:
-    """An unfiltered redrive, message by message, is SIGKILLed after ~2,000 letters; the re-run (a move
-    task where the endpoint offers one) waits for the letters the dead run held; the archive ends with
-    every event exactly once."""
-    left = LETTERS - len(letters.ids["slowdown"])
+    """An unfiltered redrive, message by message, is SIGKILLed after a fifth of the letters; the re-run (a
+    move task where the endpoint offers one) waits for the letters the dead run held; the archive ends
+    with every event exactly once."""
+    left = len(letters.all) - len(letters.ids["slowdown"])
+    kill_after = len(letters.all) // 5
     command = ops.command("dlq", "redrive", "archiver", "--by-message", "--visibility", "15", "--json")
     started = time.monotonic()
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
-        gone = wait_for(lambda: left - ops.dlq()["visible"] >= 2000 or proc.poll() is not None, 300, 0.05)
+        gone = wait_for(
+            lambda: left - ops.dlq()["visible"] >= kill_after or proc.poll() is not None, 300, 0.05
+        )
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)

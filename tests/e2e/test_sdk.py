@@ -23,6 +23,7 @@ from shared.putevents import entry_size
 from shared.testkit.samples import load_sample
 from shared.testkit.waiting import wait_for
 from shared.tracing import new_trace_header
+from tests.support.volumes import volume
 from tributary.client import StackClient
 from tributary_sdk import TOO_LARGE, Event, Publisher
 from tributary_sdk.events import prepare
@@ -30,7 +31,6 @@ from tributary_sdk.testing import FlakyEvents
 
 pytestmark = pytest.mark.e2e
 
-EVENTS_BY_EMULATOR = {"ministack": 5_000, "localstack": 500, "external": 500}
 OVERSIZE = 10
 
 
@@ -74,7 +74,7 @@ def test_every_event_arrives_exactly_once_through_injected_partial_failures(
 ) -> None:
     """Partial PutEvents failures are retried entry by entry; oversize events are refused, never sent."""
     source, url = tap
-    count = EVENTS_BY_EMULATOR[emulator_name]
+    count = volume("sdk", emulator_name)
     # Device registrations: only graph_writer and the archiver consume them, so the stack's own fan-out
     # stays small and the run measures the SDK rather than four workers competing for the cores.
     data = load_sample("device.registered", 1)["data"]

@@ -6,16 +6,14 @@
 - Bad input (times far in the future or past, a NaN value, no unit) lands in the DLQ with its reason and
   is never stored, and the worker keeps running.
 
-The duplicate test sends the issue's 10,000 readings where the emulator is fast enough for the suite
-(MiniStack) and 1,000 on LocalStack (10-40 s a pass there beside the other services; a 10,000 pass takes
-minutes, so ``bench/series_bench.py`` runs it); ``TRIBUTARY_E2E_SERIES_READINGS`` overrides both.
+The sizes are ``tests/support/volumes.py``'s (``TRIBUTARY_E2E_SCALE=5`` sends the issue's 10,000 readings
+twice on MiniStack); ``bench/series_bench.py`` measures throughput.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 import uuid
@@ -31,14 +29,13 @@ from shared.testkit.bulk import readings
 from shared.testkit.letters import failure_of
 from shared.testkit.waiting import wait_for
 from tests.e2e.conftest import run_crash_stack
+from tests.support.volumes import volume
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-READINGS_OVERRIDE = os.environ.get("TRIBUTARY_E2E_SERIES_READINGS")
-READINGS_BY_EMULATOR = {"ministack": 10_000, "localstack": 1_000, "external": 1_000, "endpoint": 1_000}
 SERVICE = "timeseries_writer"
 SOURCE = "e2e.series"
 
@@ -92,7 +89,7 @@ def _drained(client: StackClient) -> bool:
 
 def test_readings_delivered_twice_give_the_same_aggregates(stack: StackClient, emulator_name: str) -> None:
     """Readings published twice with the same ids: every aggregate equals the once-only answer."""
-    count = int(READINGS_OVERRIDE or READINGS_BY_EMULATOR[emulator_name])
+    count = volume("series", emulator_name)
     url = series_url(stack.description)
     now = datetime.now(UTC)
     site = f"site-dup-{uuid.uuid4().hex[:8]}"
@@ -248,7 +245,8 @@ def test_sigkill_mid_batch_loses_and_duplicates_nothing(crash_stack: Stack) -> N
     queue_url = client.description["queues"][SERVICE]["url"]
     now = datetime.now(UTC)
     site = f"site-crash-{uuid.uuid4().hex[:8]}"
-    events = readings(3000, site=site, now=now, source=SOURCE, prefix=f"crash-{uuid.uuid4().hex[:8]}")
+    count = volume("crash", client.description["emulator"])
+    events = readings(count, site=site, now=now, source=SOURCE, prefix=f"crash-{uuid.uuid4().hex[:8]}")
     publisher = threading.Thread(target=client.publish, args=(events,), kwargs={"per_request": 250})
     publisher.start()
 

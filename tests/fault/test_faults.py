@@ -1,4 +1,4 @@
-"""The fault suite: 10,000 mixed events through every fault the platform promises to survive (MiniStack).
+"""The fault suite: mixed events through every fault the platform promises to survive (MiniStack).
 
 One stack (ingest and the four workers, every service's AWS calls through the AWS proxy, 30 s visibility
 timeouts, no DLQ watcher) and one run, the faults injected in sequence while the events flow:
@@ -11,7 +11,7 @@ timeouts, no DLQ watcher) and one run, the faults injected in sequence while the
    DeleteMessageBatch calls answered with each protocol's throttling error, by the AWS proxy;
 4. a 20 s store outage: graph_writer's FalkorDB server SIGSTOPped, and timeseries_writer SIGKILLed while
    holding messages, then restarted while another process holds its DuckDB file's write lock, so every
-   start fails until the lock goes; meanwhile 1,000 of the events are published again with the same ids
+   start fails until the lock goes; meanwhile a tenth of the events are published again with the same ids
    (a producer resending);
 5. every kind of poison sent straight to every worker's queue: valid JSON of the wrong shape, nesting
    100,000 deep, a 5,000-digit number, a body of almost 256 KiB, bytes that are not UTF-8 (as SQS can
@@ -19,12 +19,12 @@ timeouts, no DLQ watcher) and one run, the faults injected in sequence while the
    envelopes (copies of published readings: stored again idempotently, so the stores' checks hold);
 6. once every queue is drained, the notifier's dead-lettered alerts redriven with the operator CLI.
 
-Then every store is compared with one delivery of the 10,000: archive objects by event id, the graph's node
+Then every store is compared with one delivery of the events: archive objects by event id, the graph's node
 and relationship counts, series point counts and sums per metric and site, and the notifier's log; every
 DLQ holds exactly its poison, each with its reason and within SQS's limits (no innocent batch-mate, no
 message of the store outage: the workers' retry budget is cut to a few seconds, so the 20 s outage lasts
 several budgets); no service died unplanned. The suite runs on MiniStack only: it is the emulator fast
-enough for 10,000 events in the suite's time budget.
+enough for the suite's time budget (and for the issue's 10,000 events, ``TRIBUTARY_E2E_SCALE=5``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ from tests.support.faults import (
     restart_until_healthy,
     series_file,
 )
+from tests.support.volumes import volume
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
 from tributary.processes import ProcessStartError
@@ -77,7 +78,8 @@ from tributary.stack import Stack
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
 
-PER_DOMAIN = 2_500  # 4 domains: 10,000 events
+EVENTS = volume("fault", "ministack")  # 2,000; TRIBUTARY_E2E_SCALE=5 gives the issue's 10,000
+PUBLISH_S = 40.0  # the stream spans the kills, the throttling and the store outage
 OUTAGE_S = 20.0
 THROTTLE_S = 10.0
 THROTTLED = {"PutEvents": 0.3, "PutObject": 0.5, "ReceiveMessage": 0.3, "DeleteMessageBatch": 0.3}
@@ -151,22 +153,25 @@ class FaultRun:
 
 
 def mixed_events(tag: str) -> list[dict[str, Any]]:
-    """The demo producers' 10,000 mixed seed-domain events, each with a producer-set id, all from the last
+    """EVENTS of the demo producers' mixed seed-domain events, each with a producer-set id, all from the last
     30 minutes (a live stream: the archiver writes an object per type and hour, not per type and 6 hours)."""
     now = datetime.now(UTC)
     return [
         {"id": f"fault-{tag}-{i:05d}"} | e | {"time": (now - timedelta(seconds=(i * 7) % 1800)).isoformat()}
-        for i, e in enumerate(domain_events(PER_DOMAIN, seed=909))
+        for i, e in enumerate(domain_events((EVENTS + 3) // 4, seed=909)[:EVENTS])
     ]
 
 
 def _publish_slowly(client: StackClient, events: list[dict[str, Any]], errors: list[Exception]) -> None:
-    """500 events a second, so the faults below hit a stream, not a finished backlog."""
+    """A request every half second for PUBLISH_S, so the faults below hit a stream, not a finished backlog."""
+    per_request = max(1, math.ceil(len(events) / (PUBLISH_S * 2)))
+    started = time.monotonic()
     try:
-        for start in range(0, len(events), 500):
-            result = client.publish(events[start : start + 500])
-            assert len(result.accepted) == len(events[start : start + 500]), result.rejected[:3]
-            time.sleep(1.0)
+        for tick, start in enumerate(range(0, len(events), per_request), start=1):
+            chunk = events[start : start + per_request]
+            result = client.publish(chunk)
+            assert len(result.accepted) == len(chunk), result.rejected[:3]
+            time.sleep(max(0.0, started + tick * 0.5 - time.monotonic()))
     except (AssertionError, httpx.HTTPError) as exc:  # the main thread reports it
         errors.append(exc)
 
@@ -196,13 +201,14 @@ def _throttle(run: FaultRun) -> None:
 
 def _store_outage(run: FaultRun) -> None:
     """FalkorDB paused and timeseries_writer's file locked for OUTAGE_S (series restarted in a loop), while
-    a producer resends 1,000 events."""
+    a producer resends a tenth of the events."""
     _kill_holding(run, SERIES.name)
     with paused(falkordb_pid(run.stack)), duckdb_locked(series_file(run.stack)):
         run.note(f"FalkorDB SIGSTOP, DuckDB file locked for {OUTAGE_S:.0f}s")
-        resent = run.client.publish(run.events[:1000])
-        assert len(resent.accepted) == 1000, resent.rejected[:3]
-        run.note("1,000 events published again with the same ids")
+        again = run.events[: len(run.events) // 10]
+        resent = run.client.publish(again)
+        assert len(resent.accepted) == len(again), resent.rejected[:3]
+        run.note(f"{len(again)} events published again with the same ids")
         failed_starts = 0
         until = time.monotonic() + OUTAGE_S
         while time.monotonic() < until:
@@ -312,8 +318,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRun]:
         manifests = [INGEST] + [replace(m, queue=replace(m.queue, visibility_timeout_s=30)) for m in WORKERS]
         env = {m.name: dict(WORKER_ENV) for m in WORKERS}
         env[NOTIFIER.name] |= NOTIFIER_ENV | {"TRIBUTARY_RULES_FILE": str(rules)}
-        # The archiver's ledger in its SQLite file, as the notifier's state: at 500 events/s through the proxy
-        # MiniStack answers the DynamoDB ledger's calls too slowly for this run (20-25 s per 1,000-event
+        # The archiver's ledger in its SQLite file, as the notifier's state: at the run's rates through the
+        # proxy MiniStack answers the DynamoDB ledger's calls too slowly for this run (20-25 s per 1,000-event
         # batch); tests/e2e/test_archiver_tasks.py kills archivers on the DynamoDB ledger instead.
         env[ARCHIVER.name] |= {"TRIBUTARY_STATE_BACKEND": "sqlite"}
         with start_stack(
@@ -329,7 +335,7 @@ def _drive(run: FaultRun) -> None:
     errors: list[Exception] = []
     publisher = threading.Thread(target=_publish_slowly, args=(run.client, run.events, errors))
     publisher.start()
-    run.note("publishing 10,000 events, 500/s")
+    run.note(f"publishing {len(run.events)} events over {PUBLISH_S:.0f}s")
     try:
         for worker in (ARCHIVER, GRAPH, NOTIFIER):
             _kill_holding(run, worker.name)
@@ -354,7 +360,7 @@ def _drive(run: FaultRun) -> None:
 
 
 def test_the_archive_holds_every_event_exactly_once(run: FaultRun) -> None:
-    """Archive objects by event id: the 10,000 ids, each once, nothing else."""
+    """Archive objects by event id: the published ids, each once, nothing else."""
     archived = Counter(envelope["id"] for _, envelope in run.client.archived())
     assert set(archived) == run.ids
     assert [i for i, n in archived.items() if n != 1] == []

@@ -1,0 +1,47 @@
+"""How many events the stack tests send, per test and emulator: one table, one knob.
+
+A size here proves its property (stored once, the same aggregates, nothing lost across a kill) over many
+batches, retries and redeliveries, and keeps ``make test`` inside its time (issue #22). LocalStack carries
+PutEvents → SQS at a fraction of MiniStack's rate, so its sizes are smaller; every flow still runs on it.
+
+``TRIBUTARY_E2E_SCALE`` multiplies every size: ``5`` gives the acceptance volumes the issues were closed on
+(10,000 readings sent twice, 5,000 graph events, 10,000 dead letters and the fault suite's 10,000 events on
+MiniStack). The benches (``bench/``) measure throughput at those sizes and larger.
+"""
+
+from __future__ import annotations
+
+import os
+
+SCALE_ENV = "TRIBUTARY_E2E_SCALE"
+
+# test -> emulator -> events; a mode not named (a given stack, an endpoint) gets the smallest.
+SIZES: dict[str, dict[str, int]] = {
+    "skeleton": {"ministack": 2_000, "localstack": 1_000},  # published once, 5% invalid
+    "series": {"ministack": 2_000, "localstack": 400},  # readings, published twice
+    "graph": {"ministack": 1_000, "localstack": 300},  # relationship events: twice, then a redrive
+    "sdk": {"ministack": 1_000, "localstack": 300},  # through injected partial failures
+    "operators": {"ministack": 2_000, "localstack": 1_000},  # dead letters, peeked and redriven
+    "crash": {"ministack": 1_500, "localstack": 600},  # a worker SIGKILLed while they flow
+    "fault": {"ministack": 2_000},  # mixed events through the fault suite
+}
+
+
+def scale() -> float:
+    """The multiplier in ``TRIBUTARY_E2E_SCALE`` (1 when unset)."""
+    raw = os.environ.get(SCALE_ENV, "").strip()
+    if not raw:
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{SCALE_ENV}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{SCALE_ENV}={raw!r} must be above 0")
+    return value
+
+
+def volume(test: str, emulator: str) -> int:
+    """The number of events ``test`` sends on ``emulator``, scaled."""
+    sizes = SIZES[test]
+    return max(1, round(sizes.get(emulator, min(sizes.values())) * scale()))
