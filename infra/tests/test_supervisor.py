@@ -54,6 +54,7 @@ def test_start_gives_each_process_its_environment(
     assert env["TRIBUTARY_DATA_DIR"] == str(tmp_path / "services" / "alpha")
     assert env["AWS_ENDPOINT_URL"] == BASE_ENV["AWS_ENDPOINT_URL"]
     assert env["TINY_KNOB"] == "7"
+    assert env["MALLOC_ARENA_MAX"] == os.environ.get("MALLOC_ARENA_MAX", "2")
     assert "tiny_service: serving" in proc.log_path.read_text()
     assert proc.log_path == tmp_path / "logs" / "alpha.log"
 

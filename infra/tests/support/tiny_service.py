@@ -35,7 +35,7 @@ def main() -> None:
         sys.exit(int(os.environ["TINY_EXIT_CODE"]))
     data_dir = Path(os.environ["TRIBUTARY_DATA_DIR"])
     replica = os.environ.get("TRIBUTARY_REPLICA", "0")
-    env = {k: v for k, v in os.environ.items() if k.startswith(("TRIBUTARY_", "AWS_", "TINY_"))}
+    env = {k: v for k, v in os.environ.items() if k.startswith(("TRIBUTARY_", "AWS_", "TINY_", "MALLOC_"))}
     (data_dir / f"env.{replica}.json").write_text(json.dumps(env))
     server = ThreadingHTTPServer(
         (os.environ["TRIBUTARY_HTTP_HOST"], int(os.environ["TRIBUTARY_HTTP_PORT"])), Handler

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -85,7 +86,24 @@ def client(service_name: str, *, max_pool_connections: int = 20, max_attempts: i
         read_timeout=30,
         max_pool_connections=max_pool_connections,
     )
-    return boto3.session.Session().client(service_name, config=config)
+    core = botocore.session.get_session()
+    built = boto3.session.Session(botocore_session=core).client(service_name, config=config)
+    _forget_loaded_files(core)
+    return built
+
+
+def _forget_loaded_files(core: botocore.session.Session) -> None:
+    """Drop the parsed data files the session's loader cached while it built a client.
+
+    Building a client parses botocore's endpoint table (``endpoints.json``: ~7 MB of dicts once parsed) for
+    a resolver it then discards, but the loader caches every file it parsed, and the client keeps the loader
+    (to load paginators and waiters when asked), so the table would live as long as the client: 7 MB per
+    client in every process. What the client uses (its service model, endpoint rules, partitions) it holds
+    itself; anything it loads later is read again from disk.
+    """
+    cache = getattr(core.get_component("data_loader"), "_cache", None)  # botocore's ``instance_cache``
+    if isinstance(cache, dict):
+        cache.clear()
 
 
 def service_unavailable(exc: BaseException) -> bool:

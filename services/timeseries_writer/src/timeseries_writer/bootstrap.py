@@ -141,6 +141,8 @@ def _influx(settings: SeriesSettings) -> BuiltStore:
 
 def build(settings: SeriesSettings) -> Service:
     """The queue, the writer and the read API, wired to SQS and the configured store."""
+    # The client first: what botocore parses to build it and then frees, DuckDB's catalog reuses.
+    queue = SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
     built = build_store(settings)
     window = TimeWindow(
         max_past=timedelta(seconds=settings.max_past_s), max_future=timedelta(seconds=settings.max_future_s)
@@ -153,7 +155,7 @@ def build(settings: SeriesSettings) -> Service:
     return Service(
         name=MANIFEST.name,
         settings=settings,
-        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        queue=queue,
         handler=writer,
         consumes=MANIFEST.consumes,
         api=create_app(built.reader, limits=limits, store_name=settings.store),

@@ -9,7 +9,7 @@ somewhat faster per point but importing pyarrow costs the process ~25 MB of resi
 service's 150 MB budget cannot spare (docs/bench.md has the numbers).
 
 Memory: the process's budget is 150 MB peak RSS, of which the imports take ~90 MB (the runtime ~60 MB,
-DuckDB ~20 MB, an SQS client ~8 MB) and opening the file ~20 MB; one DuckDB thread (a batch of 1,000 rows
+DuckDB ~20 MB, an SQS client ~2 MB) and opening the file ~20 MB; one DuckDB thread (a batch of 1,000 rows
 gains nothing from two) and a small allocator cache keep the rest near 40 MB for a store of 100,000 points
 (docs/bench.md).
 
