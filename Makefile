@@ -2,7 +2,7 @@
 #
 #   make install   tools (.tools/uv), the workspace (.venv), the emulators' own venvs (.localstack-venv,
 #                  .ministack-venv) and InfluxDB's server (influxd, for the series readers' contract suite)
-#   make test      install, lint, then the whole pytest suite, ending with the slowest 15 tests of the run
+#   make test      install, then the whole pytest suite with lint beside it, ending with the slowest 15 tests
 #                  (installs Debian's chromium when missing: the console's browser test drives it)
 #   make test-fast install, lint, then the unit and service tests without emulators (the inner loop, < 3 min)
 #   make lint      ruff check, ruff format --check, mypy, contract schemas up to date and evolution rules kept
@@ -170,7 +170,16 @@ pytest: install chromium
 pytest-fast: install
 	$(RUN) pytest -m "not e2e and not fault and not stack" -n $(PYTEST_WORKERS) --durations=5
 
-test: lint pytest
+# Lint runs beside the tests (mypy is one core for about a minute, while the unit step waits on sockets and
+# subprocesses too); its output follows the tests', and a lint failure fails `make test` all the same.
+test: install chromium
+	@mkdir -p .tributary; status=0; \
+	$(MAKE) --no-print-directory lint > .tributary/lint.log 2>&1 & lint=$$!; \
+	$(MAKE) --no-print-directory pytest || status=$$?; \
+	lint_status=0; wait $$lint || lint_status=$$?; \
+	echo; echo "---- lint (ran beside the tests) ----"; cat .tributary/lint.log; \
+	if [ $$lint_status -ne 0 ]; then echo "lint FAILED (exit $$lint_status)"; status=$$lint_status; fi; \
+	exit $$status
 
 test-fast: lint pytest-fast
 

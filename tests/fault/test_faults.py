@@ -7,9 +7,9 @@ timeouts, no DLQ watcher) and one run, the faults injected in sequence while the
    exhaust their attempts meanwhile are dead-lettered);
 2. archiver, graph_writer and notifier each SIGKILLed while holding messages, then restarted (their
    messages come back from SQS after the visibility timeout);
-3. the emulator throttling for 10 s: a share of PutEvents, S3 PutObject, SQS ReceiveMessage and
+3. the emulator throttling for 6 s: a share of PutEvents, S3 PutObject, SQS ReceiveMessage and
    DeleteMessageBatch calls answered with each protocol's throttling error, by the AWS proxy;
-4. a 20 s store outage: graph_writer's FalkorDB server SIGSTOPped, and timeseries_writer SIGKILLed while
+4. a 12 s store outage: graph_writer's FalkorDB server SIGSTOPped, and timeseries_writer SIGKILLed while
    holding messages, then restarted while another process holds its DuckDB file's write lock, so every
    start fails until the lock goes; meanwhile a tenth of the events are published again with the same ids
    (a producer resending);
@@ -22,7 +22,7 @@ timeouts, no DLQ watcher) and one run, the faults injected in sequence while the
 Then every store is compared with one delivery of the events: archive objects by event id, the graph's node
 and relationship counts, series point counts and sums per metric and site, and the notifier's log; every
 DLQ holds exactly its poison, each with its reason and within SQS's limits (no innocent batch-mate, no
-message of the store outage: the workers' retry budget is cut to a few seconds, so the 20 s outage lasts
+message of the store outage: the workers' retry budget is cut to a few seconds, so the 12 s outage lasts
 several budgets); no service died unplanned. The suite runs on MiniStack only: it is the emulator fast
 enough for the suite's time budget (and for the issue's 10,000 events, ``TRIBUTARY_E2E_SCALE=5``).
 """
@@ -79,9 +79,9 @@ from tributary.stack import Stack
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
 
 EVENTS = volume("fault", "ministack")  # 2,000; TRIBUTARY_E2E_SCALE=5 gives the issue's 10,000
-PUBLISH_S = 40.0  # the stream spans the kills, the throttling and the store outage
-OUTAGE_S = 20.0
-THROTTLE_S = 10.0
+PUBLISH_S = 30.0  # the stream spans the kills, the throttling and the store outage
+OUTAGE_S = 12.0
+THROTTLE_S = 6.0
 THROTTLED = {"PutEvents": 0.3, "PutObject": 0.5, "ReceiveMessage": 0.3, "DeleteMessageBatch": 0.3}
 WORKERS = [ARCHIVER, GRAPH, SERIES, NOTIFIER]
 SECRET = "fault-" + uuid.uuid4().hex
