@@ -8,7 +8,7 @@
 - Hostile input: quotes, backticks, braces and Cypher keywords in names are stored verbatim and never run;
   a NUL character is dead-lettered with its reason.
 
-The sizes are ``tests/support/volumes.py``'s (``TRIBUTARY_E2E_SCALE=5`` sends the issue's 5,000 events on
+The sizes are ``tests/support/volumes.py``'s (``TRIBUTARY_E2E_SCALE=10`` sends the issue's 5,000 events on
 MiniStack); ``bench/graph_bench.py`` measures throughput.
 """
 

@@ -1,7 +1,7 @@
 """The operator CLI end to end, run as an operator runs it (``python -m tributary.cli …`` subprocesses).
 
 On a stack of its own per emulator (archiver only), rule-delivered envelopes (``tests/support/volumes.py``:
-2,000 on MiniStack, 500 on LocalStack) are put straight into the archiver's DLQ with the runtime's reason
+1,000 on MiniStack, 500 on LocalStack) are put straight into the archiver's DLQ with the runtime's reason
 attributes, in three kinds of failure (a contract error, S3 throttling, read timeouts):
 
 - ``dlq peek`` and a dry-run redrive consume nothing;

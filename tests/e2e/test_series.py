@@ -6,7 +6,7 @@
 - Bad input (times far in the future or past, a NaN value, no unit) lands in the DLQ with its reason and
   is never stored, and the worker keeps running.
 
-The sizes are ``tests/support/volumes.py``'s (``TRIBUTARY_E2E_SCALE=5`` sends the issue's 10,000 readings
+The sizes are ``tests/support/volumes.py``'s (``TRIBUTARY_E2E_SCALE=10`` sends the issue's 10,000 readings
 twice on MiniStack); ``bench/series_bench.py`` measures throughput.
 """
 

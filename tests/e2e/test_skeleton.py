@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_every_valid_event_is_archived_exactly_once(stack: StackClient, emulator_name: str) -> None:
-    """The volume's events (2,000 on MiniStack) with 5% invalid: valid ones in S3 once each by id, invalid
+    """The volume's events (1,000 on MiniStack) with 5% invalid: valid ones in S3 once each by id, invalid
     ones rejected by field, and every line of the archive valid against its version's published JSON
     Schema."""
     total = volume("skeleton", emulator_name)

@@ -24,7 +24,7 @@ and relationship counts, series point counts and sums per metric and site, and t
 DLQ holds exactly its poison, each with its reason and within SQS's limits (no innocent batch-mate, no
 message of the store outage: the workers' retry budget is cut to a few seconds, so the 12 s outage lasts
 several budgets); no service died unplanned. The suite runs on MiniStack only: it is the emulator fast
-enough for the suite's time budget (and for the issue's 10,000 events, ``TRIBUTARY_E2E_SCALE=5``).
+enough for the suite's time budget (and for the issue's 10,000 events, ``TRIBUTARY_E2E_SCALE=10``).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ from tributary.stack import Stack
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
 
-EVENTS = volume("fault", "ministack")  # 2,000; TRIBUTARY_E2E_SCALE=5 gives the issue's 10,000
+EVENTS = volume("fault", "ministack")  # 1,000; TRIBUTARY_E2E_SCALE=10 gives the issue's 10,000
 PUBLISH_S = 30.0  # the stream spans the kills, the throttling and the store outage
 OUTAGE_S = 12.0
 THROTTLE_S = 6.0

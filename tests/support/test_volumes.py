@@ -15,7 +15,7 @@ def test_each_emulator_gets_its_size_and_other_modes_the_smallest(monkeypatch: p
 
 
 def test_the_scale_multiplies_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SCALE_ENV, "5")
+    monkeypatch.setenv(SCALE_ENV, "10")
     assert volume("series", "ministack") == 10_000  # the acceptance volume
     assert volume("fault", "ministack") == 10_000
     monkeypatch.setenv(SCALE_ENV, "0.0001")

@@ -4,7 +4,7 @@ A size here proves its property (stored once, the same aggregates, nothing lost 
 batches, retries and redeliveries, and keeps ``make test`` inside its time (issue #22). LocalStack carries
 PutEvents → SQS at a fraction of MiniStack's rate, so its sizes are smaller; every flow still runs on it.
 
-``TRIBUTARY_E2E_SCALE`` multiplies every size: ``5`` gives the acceptance volumes the issues were closed on
+``TRIBUTARY_E2E_SCALE`` multiplies every size: ``10`` gives the acceptance volumes the issues were closed on
 (10,000 readings sent twice, 5,000 graph events, 10,000 dead letters and the fault suite's 10,000 events on
 MiniStack). The benches (``bench/``) measure throughput at those sizes and larger.
 """
@@ -17,13 +17,13 @@ SCALE_ENV = "TRIBUTARY_E2E_SCALE"
 
 # test -> emulator -> events; a mode not named (a given stack, an endpoint) gets the smallest.
 SIZES: dict[str, dict[str, int]] = {
-    "skeleton": {"ministack": 2_000, "localstack": 500},  # published once, 5% invalid
-    "series": {"ministack": 2_000, "localstack": 250},  # readings, published twice
-    "graph": {"ministack": 1_000, "localstack": 200},  # relationship events: twice, then a redrive
-    "sdk": {"ministack": 1_000, "localstack": 200},  # through injected partial failures
-    "operators": {"ministack": 2_000, "localstack": 500},  # dead letters, peeked and redriven
-    "crash": {"ministack": 1_000, "localstack": 500},  # a worker SIGKILLed while they flow
-    "fault": {"ministack": 2_000},  # mixed events through the fault suite
+    "skeleton": {"ministack": 1_000, "localstack": 500},  # published once, 5% invalid
+    "series": {"ministack": 1_000, "localstack": 250},  # readings, published twice
+    "graph": {"ministack": 500, "localstack": 200},  # relationship events: twice, then a redrive
+    "sdk": {"ministack": 500, "localstack": 200},  # through injected partial failures
+    "operators": {"ministack": 1_000, "localstack": 500},  # dead letters, peeked and redriven
+    "crash": {"ministack": 600, "localstack": 300},  # a worker SIGKILLed while they flow
+    "fault": {"ministack": 1_000},  # mixed events through the fault suite
 }
 
 
