@@ -88,7 +88,9 @@ class BatchMetrics:
 
     Metrics: ``Processed`` (stored), ``Failed`` (retried + dead-lettered), ``Retried``, ``DeadLettered``,
     ``BatchSize``, ``StoreLatency`` (time in the store calls of traced ports, not the queue's),
-    ``EndToEndLag`` (event ``time`` → its batch settled; one value per stored event, at most 100).
+    ``EndToEndLag`` (ingest accepted the event, ``ingested_at`` → its batch settled; one value per stored
+    event, at most 100). It is the platform's own delay: an event's ``time`` is the producer's, hours or days
+    old for a device that buffered or a replay from the archive, and would read as a backlog.
     """
 
     def __init__(self, registry: Registry, *, service: str) -> None:
@@ -117,7 +119,7 @@ class BatchMetrics:
         )
         self._lag = Histogram(
             "tributary_end_to_end_lag_seconds",
-            "From an event's time to its batch being settled",
+            "From ingest accepting an event to its batch being settled",
             labels,
             buckets=LATENCY_BUCKETS,
             registry=registry.prometheus,
@@ -127,7 +129,7 @@ class BatchMetrics:
         outcomes = report.outcomes
         stored_ids = {m.message_id for m in outcomes.done}
         lags = [
-            report.ended - e.time.timestamp()
+            report.ended - e.ingested_at.timestamp()
             for mid, e in report.envelopes.items()
             if mid in stored_ids and isinstance(e, Envelope)
         ]

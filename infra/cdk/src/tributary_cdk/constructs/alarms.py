@@ -5,7 +5,7 @@
 - its error rate, from the runtime's per-batch EMF log lines (``shared.metrics``: namespace ``Tributary``,
   dimension ``service``), which CloudWatch Logs turns into metrics with no filter: messages retried or
   dead-lettered per message received, so Fargate and Lambda compute are judged alike;
-- its end-to-end lag (event ``time`` → stored), p99 from the same EMF lines;
+- its end-to-end lag (``ingested_at`` → stored), p99 from the same EMF lines;
 - for an HTTP front, the share of 5xx answers and the absence of healthy targets.
 """
 
