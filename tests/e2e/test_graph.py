@@ -257,7 +257,9 @@ def test_the_same_events_delivered_twice_and_redriven_make_the_graph_once(
     events = relationship_events(count, tag=tag, teams=teams, now=now)
     reference = oracle(events)
     expected = reference.counts()
-    shared = [f"municipality:{code}" for code, _ in MUNICIPALITIES if node(url, f"municipality:{code}")]
+    # the municipalities these events sight that the graph already holds (small runs do not sight every one)
+    sighted = [f"municipality:{code}" for code, _ in MUNICIPALITIES]
+    shared = [id_ for id_ in sighted if id_ in reference.nodes and node(url, id_)]
     ids = sample_ids(reference, rng)
     assert wait_for(lambda: _drained(stack), timeout_s=300), stack.depths()
     before = stats(url)
