@@ -12,8 +12,10 @@ import re
 
 from xdist.scheduler import LoadScopeScheduling
 
+from tributary.emulators import EMULATORS, ENDPOINT
+
 # The session stacks' modes (tests/e2e/conftest.py ``emulator_name``): each is a parameter id.
-MODES = frozenset({"localstack", "ministack", "external", "endpoint"})
+MODES = frozenset({*EMULATORS, ENDPOINT, "external"})
 
 
 def stack_group(nodeid: str) -> str:
