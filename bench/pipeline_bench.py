@@ -2,7 +2,8 @@
 
 Run: ``make bench [EMULATOR=localstack|ministack] [BENCH_ARGS="--events 20000 --latency-s 30"]`` or
 ``.venv/bin/python bench/pipeline_bench.py [--emulator ministack] [--events N] [--latency-s S]
-[--replicas 1,2,4] [--scale-events N] [--baseline-events N] [--ceiling-events N] [--idle-s S] [--no-write]``.
+[--replicas 1,2,4] [--backlog N] [--scale-events N] [--baseline-events N] [--ceiling-events N] [--idle-s S]
+[--no-write]``.
 
 Scenarios, on one stack of all five services whose AWS calls go through the AWS proxy
 (:mod:`tributary.awsproxy`), with the services' own batching settings, after an unreported warm-up run:
@@ -11,11 +12,12 @@ Scenarios, on one stack of all five services whose AWS calls go through the AWS 
    a rule each: ``bench/emulator_ceiling.py``), and its CPU per event;
 2. ``max_rate``: ``--events`` events (half ``sensor.reading``, half ``trade.completed``: every one reaches
    the archive and the notifier, readings the series store, trades the graph) published as fast as ingest
-   takes them, sustained (the default 20,000 last well over 30 s); events/s from the first publish until
+   takes them while no worker queue holds more than ``--backlog`` messages (``0``: flat out, whatever the
+   backlog), sustained (the default 20,000 last well over 30 s); events/s from the first publish until
    every store holds every event; per store, when it was complete and the publish→stored latency
    percentiles; AWS calls per event per hop; store checks; CPU per event per service and for the emulator;
 3. ``baseline``: a naive consumer (``bench/baseline.py``: receive 1, put 1 S3 object, delete 1) draining
-   ``--baseline-events`` of its own queue, which the rule filled with the same events during ``max_rate``;
+   ``--baseline-events`` events from a queue of its own, filled after ``max_rate`` once the workers drained;
 4. ``latency``: paced publishing at 50% and 90% of the measured rate for ``--latency-s`` each;
 5. ``scale``: archiver and graph_writer at each ``--replicas`` count (replicas added to the running stack)
    with ``--scale-events`` new events: events/s per store, and proof each event is stored once;
@@ -101,12 +103,23 @@ class Sender:
             self.sent.update((e["id"], now) for e in chunk)
             self.accepted += len(result.accepted)
 
-    def flat_out(self, events: list[dict[str, Any]], *, chunk: int = 100, threads: int = 2) -> None:
+    def flat_out(
+        self,
+        events: list[dict[str, Any]],
+        *,
+        chunk: int = 100,
+        threads: int = 2,
+        ready: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """As fast as ingest takes them, ``threads`` requests at a time; a chunk waits while ``ready()`` is
+        false."""
         chunks = iter([events[i : i + chunk] for i in range(0, len(events), chunk)])
         lock = threading.Lock()
 
         def run() -> None:
             while True:
+                while not ready():
+                    time.sleep(0.05)
                 with lock:
                     part = next(chunks, None)
                 if part is None:
@@ -118,6 +131,25 @@ class Sender:
             w.start()
         for w in workers:
             w.join()
+
+    def bounded(self, events: list[dict[str, Any]], *, backlog: int, depth: Callable[[], int]) -> None:
+        """As :meth:`flat_out` while the deepest worker queue (``depth()``, sampled every 0.2 s) holds at
+        most ``backlog`` messages: the rate the pipeline sustains, rather than how an emulator slows under a
+        backlog that only grows (MiniStack scans every message of a queue on each call to it)."""
+        deepest = [depth()]
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.2):
+                deepest[0] = depth()
+
+        watcher = threading.Thread(target=watch, name="bench-backlog", daemon=True)
+        watcher.start()
+        try:
+            self.flat_out(events, ready=lambda: deepest[0] <= backlog)
+        finally:
+            done.set()
+            watcher.join()
 
     def paced(self, events: list[dict[str, Any]], rate: float, tick_s: float = 0.2) -> None:
         """``rate`` events/s in chunks every ``tick_s``, each chunk sent on its own thread from a pool, so a
@@ -162,6 +194,10 @@ class Run:
         pids = self.pids()
         self.idle = idle_rates([pid for group in pids.values() for pid in group], seconds)
         return {name: round(1000 * sum(self.idle[p] for p in group), 1) for name, group in pids.items()}
+
+    def deepest(self) -> int:
+        """Messages in the deepest worker queue (visible, in flight and delayed)."""
+        return max(self.client.queue_depth(q["url"]) for q in self.client.description["queues"].values())
 
     def edges(self) -> int:
         rels = httpx.get(f"{self.graph_url}/graph/stats", timeout=30).json()["relationships"]
@@ -295,16 +331,32 @@ def scenario(run: Run, name: str, tag: str, count: int, publish: Publish, **extr
     return {"scenario": name, "emulator": run.stack.emulator.name, "replicas": replicas, **extra, **figures}
 
 
-def baseline(run: Run, queue: str, count: int) -> dict[str, Any]:
-    before = run.stack.proxy.snapshot()
-    endpoint = run.stack.proxy.listen("baseline")
-    argv = [sys.executable, str(BENCH / "baseline.py"), "--endpoint", endpoint, "--queue", queue]
-    argv += ["--bucket", run.stack.bucket, "--count", str(count)]
+def baseline(run: Run, count: int) -> dict[str, Any]:
+    """The naive consumer draining ``count`` events from a queue of its own, filled (with the workers'
+    queues, which drain them first) after the max-rate run: it meets a queue as deep as its run."""
+    stack = run.stack
+    extra = provision(
+        sqs=stack.client("sqs"),
+        events=stack.client("events"),
+        s3=stack.client("s3"),
+        bucket=stack.bucket,
+        bus_name=stack.bus_name,
+        manifests=[BASELINE],
+    ).queues["baseline"]
+    events = readings(count, site="site-base", now=datetime.now(UTC), source=SOURCE, prefix="bench-base")
+    Sender(run.client).flat_out(events)
+    wait(lambda: run.client.queue_depth(extra.url) >= count, timeout_s=60)
+    stack.client("events").remove_targets(Rule=extra.rule_name, EventBusName=stack.bus_name, Ids=["queue"])
+    wait(lambda: run.deepest() == 0, timeout_s=run.timeout_s)
+    before = stack.proxy.snapshot()
+    endpoint = stack.proxy.listen("baseline")
+    argv = [sys.executable, str(BENCH / "baseline.py"), "--endpoint", endpoint, "--queue", extra.url]
+    argv += ["--bucket", stack.bucket, "--count", str(count)]
     result = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
-    calls = Counter({c: n for c, n in (run.stack.proxy.snapshot() - before).items() if c.hop == "baseline"})
+    calls = Counter({c: n for c, n in (stack.proxy.snapshot() - before).items() if c.hop == "baseline"})
     return {
         "scenario": "baseline",
-        "emulator": run.stack.emulator.name,
+        "emulator": stack.emulator.name,
         "consumer": "receive 1, put 1 S3 object, delete 1",
         "events": result["stored"],
         "events_per_s": round(result["stored"] / result["seconds"], 1) if result["seconds"] else None,
@@ -351,6 +403,12 @@ def main() -> None:
     parser.add_argument("--idle-s", type=float, default=3.0, help="quiet seconds to measure idle CPU rates")
     parser.add_argument("--latency-s", type=float, default=20.0, help="seconds of paced publishing per rate")
     parser.add_argument("--replicas", default="1,2,4", help="archiver and graph_writer replica counts")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=2000,
+        help="max rate: publishing waits while a worker queue holds more messages (0: publish flat out)",
+    )
     parser.add_argument("--ceiling-events", type=int, default=3000)
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per run, until every store is full")
     parser.add_argument("--no-write", action="store_true", help="print only, no bench/results file")
@@ -372,20 +430,13 @@ def main() -> None:
         run.phase("warm", min(200, args.events), Sender.flat_out)  # warm-up: first calls, caches
         wait(lambda: all(d["queue"] == 0 for d in run.client.depths().values()), timeout_s=60)
         emit({"scenario": "idle", "cpu_ms_per_s": run.measure_idle(args.idle_s)}, lines)
-        extra = provision(
-            sqs=stack.client("sqs"),
-            events=stack.client("events"),
-            s3=stack.client("s3"),
-            bucket=stack.bucket,
-            bus_name=stack.bus_name,
-            manifests=[BASELINE],
-        ).queues["baseline"]
-        top = scenario(run, "max_rate", "max", args.events, Sender.flat_out)
-        emit(top, lines)
-        emit(baseline(run, extra.url, min(args.baseline_events, args.events)), lines)
-        stack.client("events").remove_targets(
-            Rule=extra.rule_name, EventBusName=stack.bus_name, Ids=["queue"]
+        flood = args.backlog == 0
+        at_max = partial(Sender.bounded, backlog=args.backlog, depth=run.deepest)
+        top = scenario(
+            run, "max_rate", "max", args.events, Sender.flat_out if flood else at_max, backlog=args.backlog
         )
+        emit(top, lines)
+        emit(baseline(run, min(args.baseline_events, args.events)), lines)
         rate = top["events_per_s"] or top["publish_events_per_s"]
         for share in (0.5, 0.9):
             offered = rate * share
