@@ -23,6 +23,10 @@ Scenarios, on one stack of all five services whose AWS calls go through the AWS 
    with ``--scale-events`` new events: events/s per store, and proof each event is stored once;
 6. ``memory``: peak RSS per service process (the kernel's high-water mark), FalkorDB's and the emulator's.
 
+The services record traces as deployed (``--trace-sample-rate``: 5% of new traces after the first each
+second), not every one as the local stack does for developers; traces go to the stack's collector, in this
+process.
+
 CPU per event comes from each process's ``/proc/<pid>/stat`` (user + system time of all its threads) before
 and after the run, less its idle rate (measured over ``--idle-s`` quiet seconds after the warm-up) times the
 run's wall time; "cores busy" is the services' and the emulator's CPU seconds over the run's wall seconds.
@@ -64,6 +68,7 @@ from graph_writer.manifest import MANIFEST as GRAPH
 from ingest.manifest import MANIFEST as INGEST
 from notifier.manifest import MANIFEST as NOTIFIER
 from shared.manifest import ServiceManifest, Subscription
+from shared.settings import ServiceSettings
 from shared.testkit.bulk import readings
 from timeseries_writer.manifest import MANIFEST as SERIES
 from tributary.client import StackClient
@@ -78,6 +83,8 @@ BASELINE = ServiceManifest(
     name="baseline",
     consumes=tuple(Subscription(type=t, versions=(1,)) for t in ("sensor.reading", "trade.completed")),
 )
+MANIFESTS = [INGEST, ARCHIVER, GRAPH, SERIES, NOTIFIER]
+DEPLOYED_SAMPLE_RATE = ServiceSettings.model_fields["trace_sample_rate"].default
 SCALED = ("archiver", "graph_writer")
 STORES = ("archive", "graph", "series", "notifier")
 
@@ -409,6 +416,12 @@ def main() -> None:
         default=2000,
         help="max rate: publishing waits while a worker queue holds more messages (0: publish flat out)",
     )
+    parser.add_argument(
+        "--trace-sample-rate",
+        type=float,
+        default=DEPLOYED_SAMPLE_RATE,
+        help="share of new traces the services record: as deployed (the local stack records every one: 1)",
+    )
     parser.add_argument("--ceiling-events", type=int, default=3000)
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per run, until every store is full")
     parser.add_argument("--no-write", action="store_true", help="print only, no bench/results file")
@@ -422,7 +435,8 @@ def main() -> None:
     with Stack(
         data_dir=data_dir,
         emulator=make_emulator(args.emulator, data_dir),
-        manifests=[INGEST, ARCHIVER, GRAPH, SERIES, NOTIFIER],
+        manifests=MANIFESTS,
+        service_env={m.name: {"TRIBUTARY_TRACE_SAMPLE_RATE": str(args.trace_sample_rate)} for m in MANIFESTS},
         aws_proxy=True,
         watch_dlqs_s=None,
     ) as stack:
@@ -433,7 +447,13 @@ def main() -> None:
         flood = args.backlog == 0
         at_max = partial(Sender.bounded, backlog=args.backlog, depth=run.deepest)
         top = scenario(
-            run, "max_rate", "max", args.events, Sender.flat_out if flood else at_max, backlog=args.backlog
+            run,
+            "max_rate",
+            "max",
+            args.events,
+            Sender.flat_out if flood else at_max,
+            backlog=args.backlog,
+            trace_sample_rate=args.trace_sample_rate,
         )
         emit(top, lines)
         emit(baseline(run, min(args.baseline_events, args.events)), lines)
