@@ -91,3 +91,9 @@ def test_batch_calls_to_an_unreachable_queue_fail_every_entry(sqs: Any) -> None:
     )
     messages = [Message(message_id=str(i), receipt_handle=f"r{i}", body="{}") for i in range(23)]
     assert queue.delete(messages) == messages
+
+
+def test_the_queue_takes_one_caller(sqs: Any) -> None:
+    """Either the lean caller or a boto3 client, never both or neither."""
+    with pytest.raises(ValueError, match="either api or client"):
+        SqsQueue(queue_url="q", dlq_url="d")

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from mypy_boto3_timestream_query import TimestreamQueryClient
     from mypy_boto3_timestream_write import TimestreamWriteClient
 
+    from shared.awsjson import JsonApi
+
 
 @overload
 def client(
@@ -86,10 +88,38 @@ def client(service_name: str, *, max_pool_connections: int = 20, max_attempts: i
         read_timeout=30,
         max_pool_connections=max_pool_connections,
     )
-    core = botocore.session.get_session()
+    return _build(botocore.session.get_session(), service_name, config)
+
+
+def _build(core: botocore.session.Session, service_name: str, config: Config) -> Any:
     built = boto3.session.Session(botocore_session=core).client(service_name, config=config)
     _forget_loaded_files(core)
     return built
+
+
+def json_api(
+    service_name: Literal["sqs"], *, max_pool_connections: int = 20, max_attempts: int = 5
+) -> JsonApi:
+    """The lean caller (:mod:`shared.awsjson`) of a JSON-protocol service, reaching the endpoint, region and
+    credentials a boto3 client built here would (``AWS_ENDPOINT_URL``, the region and credentials chains)."""
+    from shared.awsjson import JsonApi  # here: that module imports this one's codes
+
+    core = botocore.session.get_session()
+    built = _build(core, service_name, Config(retries={"mode": "standard", "max_attempts": max_attempts}))
+    meta = built.meta.service_model.metadata
+    credentials = core.get_credentials()  # the chain the client resolved (refreshable ones refresh)
+    if credentials is None:
+        raise RuntimeError(f"no AWS credentials found for {service_name}")
+    return JsonApi(
+        endpoint=built.meta.endpoint_url,
+        region=built.meta.region_name,
+        signing_name=meta.get("signingName", meta["endpointPrefix"]),
+        target_prefix=meta["targetPrefix"],
+        json_version=meta["jsonVersion"],
+        credentials=credentials,
+        max_attempts=max_attempts,
+        pool_size=max_pool_connections,
+    )
 
 
 def _forget_loaded_files(core: botocore.session.Session) -> None:

@@ -16,7 +16,7 @@ from shared.idempotency.sqlite import SqliteLedger
 from shared.observe import traced
 from shared.service import Service
 from shared.settings import WorkerSettings
-from shared.sqs import SqsQueue
+from shared.sqs import worker_queue
 
 
 class ArchiverSettings(WorkerSettings):
@@ -74,7 +74,7 @@ def build(settings: ArchiverSettings) -> Service:
     return Service(
         name=MANIFEST.name,
         settings=settings,
-        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        queue=worker_queue(settings),
         handler=writer,
         consumes=MANIFEST.consumes,
     )

@@ -20,11 +20,10 @@ from graph_writer.adapters.neptune import NeptuneGraphStore
 from graph_writer.api import create_app
 from graph_writer.handler import GraphWriter
 from graph_writer.manifest import MANIFEST
-from shared import aws
 from shared.observe import traced
 from shared.service import Service, StartupError
 from shared.settings import WorkerSettings
-from shared.sqs import SqsQueue
+from shared.sqs import worker_queue
 
 STORE_NAMES = {"falkordb": "FalkorDB", "neptune": "Neptune"}  # as traces name them
 
@@ -99,7 +98,7 @@ def build(settings: GraphWriterSettings) -> Service:
     return Service(
         name=MANIFEST.name,
         settings=settings,
-        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        queue=worker_queue(settings),
         handler=GraphWriter(store=traced(store, store=STORE_NAMES[settings.graph_store], aws=neptune)),
         consumes=MANIFEST.consumes,
         api=create_app(store),

@@ -38,7 +38,7 @@ from shared import aws
 from shared.observe import traced
 from shared.service import Service, StartupError
 from shared.settings import WorkerSettings
-from shared.sqs import SqsQueue
+from shared.sqs import worker_queue
 
 EXAMPLE_RULES = "rules.example.yaml"
 ALERTS_TOPIC_ENV = "TRIBUTARY_TOPIC_ALERTS_ARN"
@@ -173,7 +173,7 @@ def build(settings: NotifierSettings) -> Service:
     return Service(
         name=MANIFEST.name,
         settings=settings,
-        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        queue=worker_queue(settings),
         handler=notifier,
         consumes=MANIFEST.consumes,
         api=build_api(store=store, rules=rules),

@@ -19,7 +19,7 @@ from shared import aws
 from shared.observe import traced
 from shared.service import Service
 from shared.settings import WorkerSettings
-from shared.sqs import SqsQueue
+from shared.sqs import worker_queue
 from timeseries_writer.api import QueryLimits, create_app
 from timeseries_writer.domain import TimeWindow
 from timeseries_writer.handler import SeriesWriter
@@ -142,7 +142,7 @@ def _influx(settings: SeriesSettings) -> BuiltStore:
 def build(settings: SeriesSettings) -> Service:
     """The queue, the writer and the read API, wired to SQS and the configured store."""
     # The client first: what botocore parses to build it and then frees, DuckDB's catalog reuses.
-    queue = SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
+    queue = worker_queue(settings)
     built = build_store(settings)
     window = TimeWindow(
         max_past=timedelta(seconds=settings.max_past_s), max_future=timedelta(seconds=settings.max_future_s)

@@ -1,0 +1,130 @@
+"""The lean JSON caller against a scripted HTTP server on 127.0.0.1: what it sends, retries and raises."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from botocore.credentials import Credentials
+
+from shared.awsjson import AwsJsonError, JsonApi
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class Scripted:
+    """Answers each request with the next scripted reply (the last one repeats) and keeps what it got."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = [(200, {}, b"{}")]
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        scripted = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                scripted.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status, headers, reply = (
+                    scripted.replies.pop(0) if len(scripted.replies) > 1 else scripted.replies[0]
+                )
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def server() -> Iterator[Scripted]:
+    scripted = Scripted()
+    thread = threading.Thread(target=scripted.server.serve_forever, daemon=True)
+    thread.start()
+    yield scripted
+    scripted.server.shutdown()
+    scripted.server.server_close()
+
+
+def api(url: str, slept: list[float], attempts: int = 3) -> JsonApi:
+    return JsonApi(
+        endpoint=url,
+        region="eu-west-1",
+        signing_name="sqs",
+        target_prefix="AmazonSQS",
+        json_version="1.0",
+        credentials=Credentials("AKIDEXAMPLE", "secret", "session-token"),
+        max_attempts=attempts,
+        sleep=slept.append,
+    )
+
+
+def test_a_call_is_signed_json_with_its_target(server: Scripted) -> None:
+    """The body is the parameters as JSON; the headers name the operation and carry a SigV4 signature."""
+    server.replies = [(200, {}, json.dumps({"Messages": [{"MessageId": "m1"}]}).encode())]
+    answer = api(server.url, []).call("ReceiveMessage", {"QueueUrl": "q", "MaxNumberOfMessages": 10})
+    assert answer == {"Messages": [{"MessageId": "m1"}]}
+    [(headers, body)] = server.requests
+    assert json.loads(body) == {"QueueUrl": "q", "MaxNumberOfMessages": 10}
+    assert headers["x-amz-target"] == "AmazonSQS.ReceiveMessage"
+    assert headers["content-type"] == "application/x-amz-json-1.0"
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/sqs/aws4_request" in headers["authorization"]
+    assert headers["x-amz-security-token"] == "session-token"
+
+
+def test_throttling_and_server_faults_are_retried_until_an_answer(server: Scripted) -> None:
+    """A throttled call (by JSON ``__type`` or the query-error header) and a 500 are tried again."""
+    throttled = json.dumps({"__type": "com.amazonaws.sqs#ThrottlingException", "message": "slow"}).encode()
+    server.replies = [
+        (400, {}, throttled),
+        (400, {"x-amzn-query-error": "RequestThrottled;Sender"}, b"{}"),
+        (500, {}, b"oops"),
+        (200, {}, b'{"Successful": []}'),
+    ]
+    slept: list[float] = []
+    assert api(server.url, slept, attempts=5).call("DeleteMessageBatch", {}) == {"Successful": []}
+    assert len(server.requests) == 4
+    assert len(slept) == 3 and all(0 <= s <= 20 for s in slept)
+
+
+def test_a_refusal_raises_at_once_with_the_services_code(server: Scripted) -> None:
+    """A client error is not retried: it raises with the code after ``#`` and the message."""
+    refusal = {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "no such queue"}
+    server.replies = [(400, {}, json.dumps(refusal).encode())]
+    with pytest.raises(AwsJsonError) as raised:
+        api(server.url, []).call("ReceiveMessage", {})
+    assert (raised.value.code, raised.value.status, raised.value.retryable) == (
+        "QueueDoesNotExist",
+        400,
+        False,
+    )
+    assert "no such queue" in str(raised.value)
+    assert len(server.requests) == 1
+
+
+def test_faults_that_last_raise_after_the_last_attempt(server: Scripted) -> None:
+    server.replies = [(503, {}, b"")]
+    slept: list[float] = []
+    with pytest.raises(AwsJsonError) as raised:
+        api(server.url, slept, attempts=3).call("ReceiveMessage", {})
+    assert (raised.value.code, raised.value.status, raised.value.retryable) == ("HTTP503", 503, True)
+    assert len(server.requests) == 3 and len(slept) == 2
+
+
+def test_no_answer_is_a_retryable_error() -> None:
+    """Nothing listening: every attempt fails to connect, then it raises with status 0."""
+    slept: list[float] = []
+    with pytest.raises(AwsJsonError) as raised:
+        api("http://127.0.0.1:9", slept, attempts=2).call("ReceiveMessage", {})
+    assert raised.value.status == 0 and raised.value.retryable
+    assert len(slept) == 1
