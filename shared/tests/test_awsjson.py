@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
+from tenacity import wait_none
 
 from shared.awsjson import AwsJsonError, JsonApi
+from shared.putevents import PutEventsSender
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -128,3 +131,33 @@ def test_no_answer_is_a_retryable_error() -> None:
         api("http://127.0.0.1:9", slept, attempts=2).call("ReceiveMessage", {})
     assert raised.value.status == 0 and raised.value.retryable
     assert len(slept) == 1
+
+
+PARTIAL = json.dumps({"FailedEntryCount": 1, "Entries": [{"EventId": "a"}, {"ErrorCode": "X"}]}).encode()
+
+
+def test_put_events_over_the_lean_caller_resends_only_failed_entries(server: Scripted) -> None:
+    """ingest's sender on this caller: ``Time`` goes as epoch seconds, and only the entry the bus failed is
+    sent again."""
+    server.replies = [
+        (200, {}, PARTIAL),
+        (200, {}, json.dumps({"FailedEntryCount": 0, "Entries": [{"EventId": "b"}]}).encode()),
+    ]
+    events = JsonApi(
+        endpoint=server.url,
+        region="eu-west-1",
+        signing_name="events",
+        target_prefix="AWSEvents",
+        json_version="1.1",
+        credentials=Credentials("AKIDEXAMPLE", "secret"),
+    )
+    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    entries = [
+        {"Source": "s", "DetailType": "t.v1", "Detail": f'{{"n": {i}}}', "Time": when} for i in range(2)
+    ]
+    sender = PutEventsSender(client=events, wait=wait_none())
+    assert sender.send(entries) == []
+    first, second = (json.loads(body)["Entries"] for _, body in server.requests)
+    assert [e["Detail"] for e in first] == ['{"n": 0}', '{"n": 1}'] and first[0]["Time"] == when.timestamp()
+    assert [e["Detail"] for e in second] == ['{"n": 1}']
+    assert server.requests[0][0]["x-amz-target"] == "AWSEvents.PutEvents"

@@ -98,7 +98,7 @@ def _build(core: botocore.session.Session, service_name: str, config: Config) ->
 
 
 def json_api(
-    service_name: Literal["sqs"], *, max_pool_connections: int = 20, max_attempts: int = 5
+    service_name: Literal["sqs", "events"], *, max_pool_connections: int = 20, max_attempts: int = 5
 ) -> JsonApi:
     """The lean caller (:mod:`shared.awsjson`) of a JSON-protocol service, reaching the endpoint, region and
     credentials a boto3 client built here would (``AWS_ENDPOINT_URL``, the region and credentials chains)."""

@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, Retrying, retry_if_result, stop_after_attemp
 from tenacity.wait import wait_base
 
 from contracts import Envelope
+from shared.awsjson import AwsJsonError, JsonApi
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -167,10 +168,19 @@ def _sort_response(
     return retry, failures
 
 
+def _json_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as PutEvents' JSON takes it: ``Time`` in epoch seconds (what botocore would send)."""
+    when = entry.get("Time")
+    return entry if when is None else entry | {"Time": when.timestamp()}
+
+
 def _sort_error(
-    pending: list[Entry], exc: ClientError | BotoCoreError
+    pending: list[Entry], exc: ClientError | BotoCoreError | AwsJsonError
 ) -> tuple[list[Entry], dict[int, EntryFailure]]:
-    code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+    if isinstance(exc, ClientError):
+        code = exc.response["Error"]["Code"]
+    else:
+        code = exc.code if isinstance(exc, AwsJsonError) else type(exc).__name__
     return pending, {
         i: EntryFailure(index=i, code=code, message=str(exc), retryable=True) for i, _ in pending
     }
@@ -198,7 +208,8 @@ class _Sender:
 
 
 class PutEventsSender(_Sender):
-    """Sends entries through a boto3 ``events`` client, several calls at once (a thread pool).
+    """Sends entries through the lean JSON caller (:mod:`shared.awsjson`, what ingest uses) or a boto3
+    ``events`` client, several calls at once (a thread pool).
 
     With ``raise_call_errors`` an error of a whole call (after botocore's own retries) propagates from
     :meth:`send` instead of failing the call's entries: for callers that stop at an outage (the operator CLI).
@@ -207,7 +218,7 @@ class PutEventsSender(_Sender):
     def __init__(
         self,
         *,
-        client: EventBridgeClient,
+        client: EventBridgeClient | JsonApi,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_attempts: int = 5,
         concurrency: int = 8,
@@ -239,8 +250,11 @@ class PutEventsSender(_Sender):
     def _put_once(self, pending: list[Entry]) -> tuple[list[Entry], dict[int, EntryFailure]]:
         self._count()
         try:
-            response = self._client.put_events(Entries=_request(pending))
-        except (ClientError, BotoCoreError) as exc:
+            if isinstance(self._client, JsonApi):
+                response = self._client.call("PutEvents", {"Entries": [_json_entry(e) for _, e in pending]})
+            else:
+                response = self._client.put_events(Entries=_request(pending))
+        except (ClientError, BotoCoreError, AwsJsonError) as exc:
             if self._raise_call_errors:
                 raise
             return _sort_error(pending, exc)

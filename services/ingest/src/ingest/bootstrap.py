@@ -66,7 +66,7 @@ def build_authenticator(settings: IngestSettings) -> Authenticator | None:
 def build(settings: IngestSettings) -> Service:
     """The ingest API wired to the real bus (an HTTP-only service: no queue)."""
     publisher = EventBridgePublisher(
-        client=aws.client("events", max_pool_connections=settings.put_concurrency * 2),
+        client=aws.json_api("events", max_pool_connections=settings.put_concurrency * 2),
         bus_name=settings.bus_name,
         max_request_bytes=settings.max_put_request_bytes,
         max_attempts=settings.put_attempts,

@@ -24,14 +24,16 @@ from shared.tracing import Span, current_span
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
+    from shared.awsjson import JsonApi
+
 
 class EventBridgePublisher:
-    """Publishes to one EventBridge bus through an injected boto3 ``events`` client."""
+    """Publishes to one EventBridge bus through an injected caller: the lean JSON one or a boto3 client."""
 
     def __init__(
         self,
         *,
-        client: EventBridgeClient,
+        client: EventBridgeClient | JsonApi,
         bus_name: str,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_attempts: int = 5,
