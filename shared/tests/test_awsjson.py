@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, HTTPClientError
 from tenacity import wait_none
 
-from shared.awsjson import AwsJsonError, JsonApi
+from shared.aws import service_unavailable
+from shared.awsjson import JsonApi
 from shared.putevents import PutEventsSender
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -100,36 +102,40 @@ def test_throttling_and_server_faults_are_retried_until_an_answer(server: Script
     assert len(slept) == 3 and all(0 <= s <= 20 for s in slept)
 
 
-def test_a_refusal_raises_at_once_with_the_services_code(server: Scripted) -> None:
-    """A client error is not retried: it raises with the code after ``#`` and the message."""
-    refusal = {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "no such queue"}
+def test_a_refusal_raises_at_once_as_botocore_would(server: Scripted) -> None:
+    """A client error is not retried: botocore's ClientError, with the code after ``#``, the message and
+    the error's other fields, as adapters already read them from a boto3 client."""
+    refusal = {
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": "cancelled",
+        "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],
+    }
     server.replies = [(400, {}, json.dumps(refusal).encode())]
-    with pytest.raises(AwsJsonError) as raised:
-        api(server.url, []).call("ReceiveMessage", {})
-    assert (raised.value.code, raised.value.status, raised.value.retryable) == (
-        "QueueDoesNotExist",
-        400,
-        False,
-    )
-    assert "no such queue" in str(raised.value)
+    with pytest.raises(ClientError) as raised:
+        api(server.url, []).call("TransactWriteItems", {})
+    response = raised.value.response
+    assert response["Error"] == {"Code": "TransactionCanceledException", "Message": "cancelled"}
+    assert response["CancellationReasons"] == refusal["CancellationReasons"]
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert raised.value.operation_name == "TransactWriteItems"
     assert len(server.requests) == 1
 
 
 def test_faults_that_last_raise_after_the_last_attempt(server: Scripted) -> None:
     server.replies = [(503, {}, b"")]
     slept: list[float] = []
-    with pytest.raises(AwsJsonError) as raised:
+    with pytest.raises(ClientError) as raised:
         api(server.url, slept, attempts=3).call("ReceiveMessage", {})
-    assert (raised.value.code, raised.value.status, raised.value.retryable) == ("HTTP503", 503, True)
+    assert raised.value.response["Error"]["Code"] == "503"
+    assert service_unavailable(raised.value)  # what adapters read as a store outage
     assert len(server.requests) == 3 and len(slept) == 2
 
 
-def test_no_answer_is_a_retryable_error() -> None:
-    """Nothing listening: every attempt fails to connect, then it raises with status 0."""
+def test_no_answer_is_a_transport_error_after_its_retries() -> None:
+    """Nothing listening: every attempt fails to connect, then botocore's HTTPClientError is raised."""
     slept: list[float] = []
-    with pytest.raises(AwsJsonError) as raised:
+    with pytest.raises(HTTPClientError):
         api("http://127.0.0.1:9", slept, attempts=2).call("ReceiveMessage", {})
-    assert raised.value.status == 0 and raised.value.retryable
     assert len(slept) == 1
 
 

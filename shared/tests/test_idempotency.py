@@ -10,14 +10,16 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.credentials import Credentials
 from moto import mock_aws
 
+from shared.aws import json_api_like
 from shared.idempotency import IdempotencyLedger
 from shared.idempotency.dynamodb import DynamoLedger
 from shared.idempotency.sqlite import SqliteLedger
 from shared.testing import InMemoryLedger
 from shared.testkit.envelopes import FakeClock
-from tributary.aws import emulator_client
+from tributary.aws import EMULATOR_CREDENTIALS, emulator_client
 from tributary.ministack import MiniStackEmulator
 
 LEASE = 60.0
@@ -58,6 +60,17 @@ def _dynamo(client: Any, clock: FakeClock) -> DynamoLedger:
     return ledger
 
 
+def _lean(endpoint: str, clock: FakeClock) -> DynamoLedger:
+    """The ledger as the archiver runs it: claims and completions through the lean JSON caller."""
+    client = emulator_client("dynamodb", endpoint)
+    keys = EMULATOR_CREDENTIALS
+    api = json_api_like(client, Credentials(keys["aws_access_key_id"], keys["aws_secret_access_key"]))
+    table = f"ledger-{next(_tables)}"
+    ledger = DynamoLedger(client=client, api=api, table=table, window_s=WINDOW, clock=clock)
+    assert ledger.ensure_table()
+    return ledger
+
+
 def _ledger(kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> IdempotencyLedger:
     if kind == "memory":
         return InMemoryLedger(clock=clock)
@@ -65,15 +78,17 @@ def _ledger(kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: Fa
         return SqliteLedger(tmp_path / "ledger.sqlite3", clock=clock)
     if kind == "dynamodb-moto":
         return _dynamo(request.getfixturevalue("moto_dynamodb"), clock)
+    if kind == "dynamodb-ministack-lean":
+        return _lean(request.getfixturevalue("ministack"), clock)
     return _dynamo(emulator_client("dynamodb", request.getfixturevalue("ministack")), clock)
 
 
-@pytest.fixture(params=["memory", "sqlite", "dynamodb-moto", "dynamodb-ministack"])
+@pytest.fixture(params=["memory", "sqlite", "dynamodb-moto", "dynamodb-ministack", "dynamodb-ministack-lean"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> IdempotencyLedger:
     return _ledger(request.param, request, tmp_path, clock)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb-moto", "dynamodb-ministack"])
+@pytest.fixture(params=["sqlite", "dynamodb-moto", "dynamodb-ministack", "dynamodb-ministack-lean"])
 def shared_ledgers(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> tuple[IdempotencyLedger, IdempotencyLedger]:
@@ -83,7 +98,7 @@ def shared_ledgers(
         return SqliteLedger(path, clock=clock), SqliteLedger(path, clock=clock)
     one = _ledger(request.param, request, tmp_path, clock)
     assert isinstance(one, DynamoLedger)
-    other = DynamoLedger(client=one._client, table=one.table, window_s=WINDOW, clock=clock)
+    other = DynamoLedger(client=one._client, api=one._api, table=one.table, window_s=WINDOW, clock=clock)
     return one, other
 
 

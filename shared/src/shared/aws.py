@@ -36,6 +36,7 @@ THROTTLING_CODES = frozenset(
 )
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
@@ -98,18 +99,29 @@ def _build(core: botocore.session.Session, service_name: str, config: Config) ->
 
 
 def json_api(
-    service_name: Literal["sqs", "events"], *, max_pool_connections: int = 20, max_attempts: int = 5
+    service_name: Literal["sqs", "events", "dynamodb"],
+    *,
+    max_pool_connections: int = 20,
+    max_attempts: int = 5,
 ) -> JsonApi:
     """The lean caller (:mod:`shared.awsjson`) of a JSON-protocol service, reaching the endpoint, region and
     credentials a boto3 client built here would (``AWS_ENDPOINT_URL``, the region and credentials chains)."""
-    from shared.awsjson import JsonApi  # here: that module imports this one's codes
-
     core = botocore.session.get_session()
     built = _build(core, service_name, Config(retries={"mode": "standard", "max_attempts": max_attempts}))
-    meta = built.meta.service_model.metadata
     credentials = core.get_credentials()  # the chain the client resolved (refreshable ones refresh)
     if credentials is None:
         raise RuntimeError(f"no AWS credentials found for {service_name}")
+    return json_api_like(built, credentials, max_attempts=max_attempts, pool_size=max_pool_connections)
+
+
+def json_api_like(
+    built: Any, credentials: Credentials, *, max_attempts: int = 5, pool_size: int = 20
+) -> JsonApi:
+    """The lean caller of the API, endpoint and region of ``built`` (a boto3 client), signing with
+    ``credentials``."""
+    from shared.awsjson import JsonApi  # here: that module imports this one's codes
+
+    meta = built.meta.service_model.metadata
     return JsonApi(
         endpoint=built.meta.endpoint_url,
         region=built.meta.region_name,
@@ -118,7 +130,7 @@ def json_api(
         json_version=meta["jsonVersion"],
         credentials=credentials,
         max_attempts=max_attempts,
-        pool_size=max_pool_connections,
+        pool_size=pool_size,
     )
 
 

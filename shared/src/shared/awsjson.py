@@ -1,14 +1,18 @@
-"""A lean caller of AWS JSON-protocol APIs, for the calls a worker makes per event (SQS receive and delete).
+"""A lean caller of AWS JSON-protocol APIs, for the calls made per event: SQS receive and delete, PutEvents.
 
-botocore spends about 1.2 ms of CPU on every call, whatever its size: event hooks, a user-agent string
+botocore spends about 1 ms of CPU on every call, whatever its size: event hooks, a user-agent string
 rebuilt per request, model-driven validation, serialization and parsing. A worker makes 0.2 queue calls per
-event (a receive and a delete per ten messages), so botocore alone cost each worker ~0.24 ms of CPU per
-event. :class:`JsonApi` builds the JSON body itself, signs it with botocore's SigV4 signer and the same
-credentials chain, and sends it on a urllib3 pool: a fraction of the CPU per call (``bench/wire_bench.py``).
+event (a receive and a delete per ten messages) and ingest 0.1 PutEvents calls, so botocore alone cost each
+~0.1-0.2 ms of CPU per event. :class:`JsonApi` builds the JSON body itself, signs it with botocore's SigV4
+signer and the same credentials chain, and sends it on a urllib3 pool: about half the CPU per call
+(``bench/wire_bench.py``). Callers keep their boto3 code: the parameters and answers are the API's own
+fields, exactly what a boto3 low-level client takes and returns.
 
-It retries as botocore's standard mode does: throttling codes, 5xx answers and connection errors, up to
-``max_attempts`` tries with capped exponential backoff and full jitter; anything else raises
-:class:`AwsJsonError` at once, with the service's error code.
+Errors are botocore's, so an adapter handles them as it handles a boto3 client's: a refusal raises
+``ClientError`` with the code, the message and the error's other fields (``CancellationReasons``) as botocore
+parses them, and a transport failure raises ``HTTPClientError`` (a ``BotoCoreError``). Retries are as
+botocore's standard mode: throttling codes, 5xx answers and transport failures are tried again, up to
+``max_attempts`` tries with capped exponential backoff and full jitter.
 """
 
 from __future__ import annotations
@@ -23,25 +27,11 @@ import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, HTTPClientError
 
 from shared.aws import THROTTLING_CODES
 
 _BACKOFF_CAP_S = 20.0
-
-
-class AwsJsonError(Exception):
-    """A call the service refused, or that kept failing: ``code`` is the service's error code (or the
-    transport error's type), ``status`` the HTTP status (0 when no answer came)."""
-
-    def __init__(self, code: str, message: str, *, status: int) -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-        self.status = status
-
-    @property
-    def retryable(self) -> bool:
-        """Throttled, a server fault or no answer: worth another try."""
-        return self.status == 0 or self.status >= 500 or self.code in THROTTLING_CODES
 
 
 class JsonApi:
@@ -82,7 +72,8 @@ class JsonApi:
         """``operation`` with ``params`` (the API's own field names); its JSON answer.
 
         Raises:
-            AwsJsonError: if the service refused the call, or it still failed after ``max_attempts`` tries.
+            botocore.exceptions.ClientError: the service refused the call, or still failed on the last try.
+            botocore.exceptions.HTTPClientError: no answer came, on the last try.
         """
         body = json.dumps(params, separators=(",", ":")).encode()
         read_s = read_timeout_s or self._read_timeout_s
@@ -90,8 +81,8 @@ class JsonApi:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 return self._once(operation, body, timeout)
-            except AwsJsonError as exc:
-                if not exc.retryable or attempt == self._max_attempts:
+            except (ClientError, HTTPClientError) as exc:
+                if not _retryable(exc) or attempt == self._max_attempts:
                     raise
             self._sleep(random.uniform(0, min(_BACKOFF_CAP_S, 2.0**attempt)))  # noqa: S311 - jitter, not a secret
         raise AssertionError("unreachable")  # the loop returns or raises
@@ -111,22 +102,34 @@ class JsonApi:
                 "POST", self.endpoint, body=body, headers=dict(request.headers.items()), timeout=timeout
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise AwsJsonError(type(exc).__name__, "", status=0) from exc
+            raise HTTPClientError(error=type(exc).__name__) from exc
         if response.status == 200:
             return json.loads(response.data) if response.data else {}
-        raise _error_of(response.status, response.data, response.headers.get("x-amzn-query-error"))
+        error = _error_of(response.status, response.data, response.headers.get("x-amzn-query-error"))
+        raise ClientError(error, operation)  # type: ignore[arg-type]  # botocore's shape, typed more narrowly
 
 
-def _error_of(status: int, data: bytes, query_error: str | None) -> AwsJsonError:
-    """The error an answer carries: ``__type`` (``prefix#Code``) in its JSON, or the query-error header."""
-    code, message = "", ""
+def _retryable(exc: ClientError | HTTPClientError) -> bool:
+    """Throttled, a server fault or no answer: worth another try."""
+    if isinstance(exc, HTTPClientError):
+        return True
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return status >= 500 or exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
+
+
+def _error_of(status: int, data: bytes, query_error: str | None) -> dict[str, Any]:
+    """The error an answer carries, shaped as botocore parses it: ``Error`` (``Code`` from ``__type``'s
+    ``prefix#Code`` or the query-error header, ``Message``), the body's other fields, the HTTP status."""
     try:
         doc = json.loads(data) if data else {}
     except ValueError:
         doc = {}
-    if isinstance(doc, dict):
-        code = str(doc.get("__type") or doc.get("code") or "").rsplit("#", 1)[-1]
-        message = str(doc.get("message") or doc.get("Message") or "")[:300]
+    doc = doc if isinstance(doc, dict) else {}
+    code = str(doc.pop("__type", "") or doc.pop("code", "") or "").rsplit("#", 1)[-1]
+    message = str(doc.pop("message", "") or doc.pop("Message", "") or "")[:300]
     if query_error:
         code = query_error.split(";", 1)[0] or code
-    return AwsJsonError(code or f"HTTP{status}", message, status=status)
+    return doc | {
+        "Error": {"Code": code or str(status), "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }

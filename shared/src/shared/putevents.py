@@ -26,7 +26,7 @@ from tenacity import AsyncRetrying, Retrying, retry_if_result, stop_after_attemp
 from tenacity.wait import wait_base
 
 from contracts import Envelope
-from shared.awsjson import AwsJsonError, JsonApi
+from shared.awsjson import JsonApi
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -175,12 +175,9 @@ def _json_entry(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sort_error(
-    pending: list[Entry], exc: ClientError | BotoCoreError | AwsJsonError
+    pending: list[Entry], exc: ClientError | BotoCoreError
 ) -> tuple[list[Entry], dict[int, EntryFailure]]:
-    if isinstance(exc, ClientError):
-        code = exc.response["Error"]["Code"]
-    else:
-        code = exc.code if isinstance(exc, AwsJsonError) else type(exc).__name__
+    code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
     return pending, {
         i: EntryFailure(index=i, code=code, message=str(exc), retryable=True) for i, _ in pending
     }
@@ -254,7 +251,7 @@ class PutEventsSender(_Sender):
                 response = self._client.call("PutEvents", {"Entries": [_json_entry(e) for _, e in pending]})
             else:
                 response = self._client.put_events(Entries=_request(pending))
-        except (ClientError, BotoCoreError, AwsJsonError) as exc:
+        except (ClientError, BotoCoreError) as exc:
             if self._raise_call_errors:
                 raise
             return _sort_error(pending, exc)

@@ -20,7 +20,7 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws
-from shared.awsjson import AwsJsonError, JsonApi
+from shared.awsjson import JsonApi
 from shared.errors import RetryableError
 from shared.messages import DeadLetter, Message
 
@@ -146,7 +146,7 @@ class SqsQueue:
                 return self._api.call(operation, params, read_timeout_s=read_timeout_s)
             assert self._client is not None
             return getattr(self._client, xform_name(operation))(**params)
-        except (AwsJsonError, ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise RetryableError(f"SQS {operation} failed: {exc}") from exc
 
 

@@ -54,7 +54,10 @@ def build_ledger(settings: ArchiverSettings) -> IdempotencyLedger:
     """The configured ledger, its client built here."""
     if settings.state_backend == "dynamodb":
         ledger = DynamoLedger(
-            client=aws.client("dynamodb"), table=settings.state_table, window_s=settings.dedupe_window_s
+            client=aws.client("dynamodb"),
+            api=aws.json_api("dynamodb"),
+            table=settings.state_table,
+            window_s=settings.dedupe_window_s,
         )
         if settings.state_table_create:
             ledger.ensure_table()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.awsjson import JsonApi
 from shared.errors import RetryableError
 
 if TYPE_CHECKING:
@@ -62,8 +63,10 @@ class DynamoLedger:
         table: str,
         window_s: float = 7 * 24 * 3600,
         clock: Callable[[], float] = time.time,
+        api: JsonApi | None = None,
     ) -> None:
         self._client = client
+        self._api = api
         self.table = table
         self._window_s = window_s
         self._clock = clock
@@ -71,8 +74,11 @@ class DynamoLedger:
     # -- calls --------------------------------------------------------------------------------------------
 
     def _call(self, name: str, **kwargs: Any) -> Any:
-        """One DynamoDB call; a failed condition or transaction propagates as ClientError, the rest retry."""
+        """One DynamoDB call, through ``api`` (the lean caller) when given, else ``client`` (which also makes
+        the table); a failed condition or transaction propagates as ClientError, the rest retry."""
         try:
+            if self._api is not None:
+                return self._api.call(name.title().replace("_", ""), kwargs)  # put_item: PutItem
             return getattr(self._client, name)(**kwargs)
         except ClientError as exc:
             if _code(exc) in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
