@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticCustomError, to_json
+from pydantic_core import PydanticCustomError, PydanticSerializationError, to_json
 
 _REGISTRY: dict[tuple[str, int], type[BaseModel]] = {}
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -72,13 +72,18 @@ def validate_data(type_: str, version: int, data: Any) -> BaseModel:
         pydantic.ValidationError: if ``data`` does not satisfy it.
     """
     model = contract_model(type_, version)
-    surrogates = list(_lone_surrogates(data, ()))
-    if surrogates:  # no UTF-8 (so no JSON on the wire) can carry them: say where, as pydantic would
+    try:
+        text = to_json(data)
+    except PydanticSerializationError:
+        surrogates = list(_lone_surrogates(data, ()))
+        if not surrogates:
+            raise
+        # no UTF-8 (so no JSON on the wire) can carry them: say where, as pydantic would
         error = PydanticCustomError("string_unicode", "must not contain lone surrogates")
         raise ValidationError.from_exception_data(
             model.__name__, [{"type": error, "loc": loc, "input": None} for loc in surrogates]
-        )
-    return model.model_validate_json(to_json(data), strict=True)
+        ) from None
+    return model.model_validate_json(text, strict=True)
 
 
 def _lone_surrogates(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:

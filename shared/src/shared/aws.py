@@ -114,6 +114,14 @@ def json_api(
     return json_api_like(built, credentials, max_attempts=max_attempts, pool_size=max_pool_connections)
 
 
+def lean_api(
+    service_name: Literal["sqs", "events", "dynamodb"], *, enabled: bool, max_pool_connections: int = 20
+) -> JsonApi | None:
+    """:func:`json_api` when ``enabled`` (a service's ``aws_lean_calls`` setting), else ``None``: the
+    adapter then makes every call through its boto3 client."""
+    return json_api(service_name, max_pool_connections=max_pool_connections) if enabled else None
+
+
 def json_api_like(
     built: Any, credentials: Credentials, *, max_attempts: int = 5, pool_size: int = 20
 ) -> JsonApi:

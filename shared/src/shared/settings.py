@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
     max_connections: int = Field(default=1000, ge=1, description="beyond it, new requests get a 503")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    aws_lean_calls: bool = Field(
+        default=True,
+        description="the per-event AWS calls (SQS, PutEvents, DynamoDB claims) through shared.awsjson; "
+        "false: through boto3, as every other call",
+    )
 
     def server_limits(self) -> ServerLimits:
         """The bounds of this service's HTTP server (:mod:`shared.httpserver`)."""

@@ -151,8 +151,11 @@ class SqsQueue:
 
 
 def worker_queue(settings: WorkerSettings) -> SqsQueue:
-    """A worker's queue and DLQ (from its settings), reached through the lean JSON caller."""
-    return SqsQueue(api=aws.json_api("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url)
+    """A worker's queue and DLQ (from its settings), reached through the lean JSON caller unless its
+    ``aws_lean_calls`` setting is off."""
+    api = aws.lean_api("sqs", enabled=settings.aws_lean_calls)
+    client = None if api is not None else aws.client("sqs")
+    return SqsQueue(api=api, client=client, queue_url=settings.queue_url, dlq_url=settings.dlq_url)
 
 
 def _string_attributes(attributes: dict[str, str]) -> dict[str, dict[str, str]]:

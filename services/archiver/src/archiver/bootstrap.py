@@ -55,7 +55,7 @@ def build_ledger(settings: ArchiverSettings) -> IdempotencyLedger:
     if settings.state_backend == "dynamodb":
         ledger = DynamoLedger(
             client=aws.client("dynamodb"),
-            api=aws.json_api("dynamodb"),
+            api=aws.lean_api("dynamodb", enabled=settings.aws_lean_calls),
             table=settings.state_table,
             window_s=settings.dedupe_window_s,
         )

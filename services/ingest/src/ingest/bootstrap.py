@@ -65,8 +65,10 @@ def build_authenticator(settings: IngestSettings) -> Authenticator | None:
 
 def build(settings: IngestSettings) -> Service:
     """The ingest API wired to the real bus (an HTTP-only service: no queue)."""
+    pool = settings.put_concurrency * 2
+    lean = aws.lean_api("events", enabled=settings.aws_lean_calls, max_pool_connections=pool)
     publisher = EventBridgePublisher(
-        client=aws.json_api("events", max_pool_connections=settings.put_concurrency * 2),
+        client=lean or aws.client("events", max_pool_connections=pool),
         bus_name=settings.bus_name,
         max_request_bytes=settings.max_put_request_bytes,
         max_attempts=settings.put_attempts,

@@ -105,7 +105,10 @@ def build_store(settings: NotifierSettings) -> tuple[NotificationStateStore, Cal
     """The configured state store, its client built here, and how to release it."""
     if settings.state_backend == "dynamodb":
         dynamo = DynamoStateStore(
-            client=aws.client("dynamodb"), table=settings.state_table, retention_s=settings.retention_s
+            client=aws.client("dynamodb"),
+            api=aws.lean_api("dynamodb", enabled=settings.aws_lean_calls),
+            table=settings.state_table,
+            retention_s=settings.retention_s,
         )
         if settings.state_table_create:
             dynamo.ensure_table()

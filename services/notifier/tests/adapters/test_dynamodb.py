@@ -66,7 +66,7 @@ def test_throttling_and_service_errors_are_retryable(code: str) -> None:
     """Every failure but a failed condition becomes RetryableError."""
     store, stubber = _stubbed()
     stubber.add_client_error("put_item", code, http_status_code=400)
-    with stubber, pytest.raises(RetryableError, match=f"put_item on state failed.*{code}"):
+    with stubber, pytest.raises(RetryableError, match=f"PutItem on state failed.*{code}"):
         store.hold_cooldown("hot", "dev-1", holder="e-1", now=NOW, cooldown_s=60)
 
 

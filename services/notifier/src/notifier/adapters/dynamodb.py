@@ -21,11 +21,12 @@ When a condition fails the adapter reads the item (strongly consistent) instead 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
@@ -35,6 +36,8 @@ from shared.errors import RetryableError, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from shared.awsjson import JsonApi
 
 LOG_INDEX = "log"
 _FINAL = {":f1": {"S": "sent"}, ":f2": {"S": "suppressed"}, ":f3": {"S": "abandoned"}}
@@ -54,39 +57,50 @@ def _conditional(exc: ClientError) -> bool:
 
 
 class DynamoStateStore:
-    """The notifier's state in one DynamoDB table, through an injected boto3 ``dynamodb`` client."""
+    """The notifier's state in one DynamoDB table, through an injected boto3 ``dynamodb`` client and, for
+    the calls of every batch, the lean JSON caller when given."""
 
     def __init__(
-        self, *, client: DynamoDBClient, table: str, retention_s: float = DEFAULT_RETENTION_S
+        self,
+        *,
+        client: DynamoDBClient,
+        table: str,
+        retention_s: float = DEFAULT_RETENTION_S,
+        api: JsonApi | None = None,
     ) -> None:
         self._client = client
+        self._api = api
         self.table = table
         self.retention_s = retention_s
 
     # -- calls --------------------------------------------------------------------------------------------
 
-    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """One DynamoDB call; a failed condition propagates as ClientError, anything else is retryable."""
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        """One DynamoDB call (``operation``: ``UpdateItem``…), through ``api`` (the lean caller) when given,
+        else ``client`` (which also makes the table); a failed condition propagates as ClientError, anything
+        else is retryable."""
         try:
-            return fn(TableName=self.table, **kwargs)
+            if self._api is not None:
+                return self._api.call(operation, {"TableName": self.table, **kwargs})
+            return getattr(self._client, xform_name(operation))(TableName=self.table, **kwargs)
         except ClientError as exc:
             if _conditional(exc):
                 raise
             error = StoreUnavailable if service_unavailable(exc) else RetryableError
-            raise error(f"DynamoDB {fn.__name__} on {self.table} failed: {exc}") from exc
+            raise error(f"DynamoDB {operation} on {self.table} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise StoreUnavailable(f"DynamoDB {fn.__name__} on {self.table} failed: {exc}") from exc
+            raise StoreUnavailable(f"DynamoDB {operation} on {self.table} failed: {exc}") from exc
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._call(
-            self._client.get_item, Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True
+            "GetItem", Key={"pk": _s(pk), "sk": _s(sk)}, ConsistentRead=True
         ).get("Item")
         return item
 
     def _query_pages(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every page of a query, following ``LastEvaluatedKey``."""
         while True:
-            page: dict[str, Any] = self._call(self._client.query, **kwargs)
+            page: dict[str, Any] = self._call("Query", **kwargs)
             yield page
             if "LastEvaluatedKey" not in page:
                 return
@@ -114,13 +128,13 @@ class DynamoStateStore:
             "log_at": _s(f"{created.isoformat(timespec='microseconds')}#{alert.rule}#{alert.key}"),
         }
         try:
-            self._call(self._client.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._call("PutItem", Item=item, ConditionExpression="attribute_not_exists(pk)")
             return NotificationClaim(outcome="fresh", record=_record(item))
         except ClientError:
             pass  # it exists: take it over if unfinished and unleased
         try:
             attributes = self._call(
-                self._client.update_item,
+                "UpdateItem",
                 Key={"pk": _s(pk), "sk": _s(sk)},
                 UpdateExpression="SET lease_until = :lease, updated_at = :now, expires_at = :exp"
                 " ADD attempts :one",
@@ -148,7 +162,7 @@ class DynamoStateStore:
     def extend_lease(self, rule: str, key: str, *, attempt: int, now: float, lease_s: float) -> bool:
         try:
             self._call(
-                self._client.update_item,
+                "UpdateItem",
                 Key={"pk": _s(f"notif#{rule}"), "sk": _s(key)},
                 UpdateExpression="SET lease_until = :lease",
                 ConditionExpression="attribute_exists(pk) AND attempts = :attempt AND lease_until > :zero"
@@ -169,7 +183,7 @@ class DynamoStateStore:
     def release_cooldown(self, rule: str, subject: str, *, holder: str) -> None:
         with suppress(ClientError):  # another holder's cooldown (or none): nothing of ours to end
             self._call(
-                self._client.delete_item,
+                "DeleteItem",
                 Key={"pk": _s(f"cool#{rule}"), "sk": _s(subject)},
                 ConditionExpression="holder = :holder",
                 ExpressionAttributeValues={":holder": _s(holder)},
@@ -179,7 +193,7 @@ class DynamoStateStore:
         pk = f"cool#{rule}"
         try:
             self._call(
-                self._client.put_item,
+                "PutItem",
                 Item={
                     "pk": _s(pk),
                     "sk": _s(subject),
@@ -198,7 +212,7 @@ class DynamoStateStore:
 
     def mark_sent(self, rule: str, key: str, channel: str, *, now: float) -> None:
         self._call(
-            self._client.update_item,
+            "UpdateItem",
             Key={"pk": _s(f"notif#{rule}"), "sk": _s(key)},
             UpdateExpression="ADD sent :channel SET updated_at = :now",
             ExpressionAttributeValues={":channel": {"SS": [channel]}, ":now": _n(now)},
@@ -213,7 +227,7 @@ class DynamoStateStore:
             update += ", #error = :error"
             values[":error"] = _s(error[:2000])
         self._call(
-            self._client.update_item,
+            "UpdateItem",
             Key={"pk": _s(f"notif#{rule}"), "sk": _s(key)},
             UpdateExpression=update,
             ExpressionAttributeNames={"#status": "status", "#error": "error"},
@@ -224,7 +238,7 @@ class DynamoStateStore:
         for (rule, subject), at in seen.items():
             try:
                 self._call(
-                    self._client.update_item,
+                    "UpdateItem",
                     Key={"pk": _s(f"seen#{rule}"), "sk": _s(subject)},
                     UpdateExpression="SET seen_at = :at, expires_at = :exp",
                     ConditionExpression="attribute_not_exists(pk) OR seen_at < :at",
@@ -237,7 +251,7 @@ class DynamoStateStore:
         start, end = window
         pk = _s(f"rate#{rule}#{subject}#{round(start * 1000)}")
         self._call(
-            self._client.put_item,
+            "PutItem",
             Item={"pk": pk, "sk": _s(event_id), "expires_at": _n(int(end + self.retention_s))},
         )
         pages = self._query_pages(
@@ -262,7 +276,7 @@ class DynamoStateStore:
         out: list[NotificationRecord] = []
         for _ in range(int(self.retention_s // 86400) + 1):
             page = self._call(
-                self._client.query,
+                "Query",
                 IndexName=LOG_INDEX,
                 KeyConditionExpression="log_day = :day",
                 ExpressionAttributeValues={":day": _s(day.strftime("%Y-%m-%d"))},
