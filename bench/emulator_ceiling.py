@@ -8,7 +8,11 @@ first put until every queue has had every event deleted. The emulator's CPU mill
 rate over a quiet second subtracted) are measured over the same window. This is the ceiling an end-to-end
 figure on the same emulator and the same 2 cores is compared with.
 
-Run: ``.venv/bin/python bench/emulator_ceiling.py [--events 3000] [--queues 4]
+With ``--backlog N`` the puts wait while a queue holds more than ``N`` undeleted events, as the pipeline's
+max-rate run keeps its queues: MiniStack's queue calls cost in proportion to a queue's depth, so a ceiling
+whose queues grow without bound would measure that, not the emulator's rate.
+
+Run: ``.venv/bin/python bench/emulator_ceiling.py [--events 3000] [--queues 4] [--backlog N]
 [--emulator localstack|ministack|both]``
 """
 
@@ -40,8 +44,14 @@ def sinks(queues: int) -> list[ServiceManifest]:
 
 
 def measure(
-    emulator_name: str, events: int, threads: int = 4, queues: int = PIPELINE_QUEUES
+    emulator_name: str,
+    events: int,
+    threads: int = 4,
+    queues: int = PIPELINE_QUEUES,
+    backlog: int | None = None,
 ) -> dict[str, Any]:
+    """The ceiling over ``events``; with ``backlog``, puts wait while a queue holds more than that many
+    undeleted events (what the pipeline's max-rate run allows its queues)."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"ceiling-{emulator_name}-"))
     emulator = make_emulator(emulator_name, data_dir)
     emulator.start()
@@ -58,8 +68,16 @@ def measure(
         idle = idle_rates([emulator.pid], 1.0)
         meter = CpuMeter({"emulator": [emulator.pid]}, idle)
 
+        put_count = [0]
+
+        def held() -> int:
+            with lock:
+                return put_count[0] - min(deleted.values())
+
         def put(start: int) -> None:
             for first in range(start, events, 10 * threads):
+                while backlog is not None and held() > backlog:
+                    time.sleep(0.01)
                 entries = [
                     {
                         "EventBusName": "ceiling",
@@ -70,6 +88,8 @@ def measure(
                     for i in range(first, min(first + 10, events))
                 ]
                 clients["events"].put_events(Entries=entries)
+                with lock:
+                    put_count[0] += len(entries)
 
         def drain(url: str) -> None:
             while not done.is_set():
@@ -109,6 +129,7 @@ def measure(
             "emulator": emulator_name,
             "events": events,
             "queues": queues,
+            "backlog": backlog,
             "put_events_per_s": round(events / put_s, 1),
             "end_to_end_events_per_s": round(min(delivered, events) / total_s, 1),
             "delivered_per_queue": delivered,
@@ -123,10 +144,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--queues", type=int, default=PIPELINE_QUEUES, help="fan-out: one rule per queue")
+    parser.add_argument("--backlog", type=int, default=None, help="puts wait while a queue holds more")
     parser.add_argument("--emulator", choices=[*EMULATORS, "both"], default="both")
     args = parser.parse_args()
     for name in EMULATORS if args.emulator == "both" else [args.emulator]:
-        print(json.dumps(measure(name, args.events, queues=args.queues)), flush=True)
+        print(json.dumps(measure(name, args.events, queues=args.queues, backlog=args.backlog)), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Scenarios, on one stack of all five services whose AWS calls go through the AWS 
 (:mod:`tributary.awsproxy`), with the services' own batching settings, after an unreported warm-up run:
 
 1. ``emulator_ceiling``: the emulator alone moving the same calls with the pipeline's fan-out (four queues,
-   a rule each: ``bench/emulator_ceiling.py``), and its CPU per event;
+   a rule each: ``bench/emulator_ceiling.py``), as many events as ``max_rate`` under the same ``--backlog``
+   bound, and its CPU per event;
 2. ``max_rate``: ``--events`` events (half ``sensor.reading``, half ``trade.completed``: every one reaches
    the archive and the notifier, readings the series store, trades the graph) published as fast as ingest
    takes them while no worker queue holds more than ``--backlog`` messages (``0``: flat out, whatever the
@@ -422,14 +423,17 @@ def main() -> None:
         default=DEPLOYED_SAMPLE_RATE,
         help="share of new traces the services record: as deployed (the local stack records every one: 1)",
     )
-    parser.add_argument("--ceiling-events", type=int, default=3000)
+    parser.add_argument(
+        "--ceiling-events", type=int, default=None, help="events of the emulator ceiling (default: --events)"
+    )
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per run, until every store is full")
     parser.add_argument("--no-write", action="store_true", help="print only, no bench/results file")
     args = parser.parse_args()
     logs_to_stderr()  # stdout carries only the JSON lines
     counts = sorted({int(n) for n in args.replicas.split(",")} | {1})
     lines: list[dict[str, Any]] = []
-    emit(measure_ceiling(args.emulator, args.ceiling_events), lines)
+    ceiling_events = args.ceiling_events or args.events
+    emit(measure_ceiling(args.emulator, ceiling_events, backlog=args.backlog or None), lines)
 
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{args.emulator}-"))
     with Stack(
