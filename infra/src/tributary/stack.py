@@ -356,6 +356,11 @@ class Stack:
         return self._supervisor
 
     @property
+    def proxied(self) -> bool:
+        """Whether the services call AWS through :attr:`proxy`."""
+        return self._proxy is not None
+
+    @property
     def proxy(self) -> AwsProxy:
         """The AWS proxy the services call through (``aws_proxy=True`` only)."""
         if self._proxy is None:
