@@ -10,12 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, HTTPClientError
 from tenacity import wait_none
 
 from shared.aws import service_unavailable
-from shared.awsjson import JsonApi
+from shared.awsjson import JsonApi, SigV4
 from shared.putevents import PutEventsSender
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -167,3 +169,46 @@ def test_put_events_over_the_lean_caller_resends_only_failed_entries(server: Scr
     assert [e["Detail"] for e in first] == ['{"n": 0}', '{"n": 1}'] and first[0]["Time"] == when.timestamp()
     assert [e["Detail"] for e in second] == ['{"n": 1}']
     assert server.requests[0][0]["x-amz-target"] == "AWSEvents.PutEvents"
+
+
+@pytest.mark.parametrize("token", [None, "session-token"])
+@pytest.mark.parametrize("host", ["sqs.eu-west-1.amazonaws.com", "127.0.0.1:4566"])
+def test_the_signature_is_botocores(token: str | None, host: str) -> None:
+    """For the same request, time and keys, SigV4 signs exactly as botocore's SigV4Auth does."""
+    when = datetime(2026, 12, 7, 23, 59, 58, tzinfo=UTC)
+    credentials = Credentials(
+        "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token
+    ).get_frozen_credentials()
+    body = b'{"QueueUrl":"https://sqs.eu-west-1.amazonaws.com/1/q","MaxNumberOfMessages":10}'
+    headers = {
+        "content-type": "application/x-amz-json-1.0",
+        "host": host,
+        "x-amz-target": "AmazonSQS.ReceiveMessage",
+    }
+    SigV4(region="eu-west-1", service="sqs", clock=lambda: when).sign(headers, body, credentials)
+
+    unsigned = {k: v for k, v in headers.items() if k != "authorization"}
+    request = AWSRequest(method="POST", url=f"http://{host}/", data=body, headers=unsigned)
+    request.context["timestamp"] = headers["x-amz-date"]
+    botocore = SigV4Auth(credentials, "sqs", "eu-west-1")
+    canonical = botocore.canonical_request(request)
+    expected = botocore.signature(botocore.string_to_sign(request, canonical), request)
+    assert headers["x-amz-date"] == "20261207T235958Z"
+    assert headers["authorization"] == (
+        f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/eu-west-1/sqs/aws4_request, "
+        f"SignedHeaders={';'.join(sorted(headers.keys() - {'authorization'}))}, Signature={expected}"
+    )
+    assert headers.get("x-amz-security-token") == token
+
+
+def test_a_new_day_signs_with_a_new_key() -> None:
+    """The cached signing key is the day's: a request after midnight is signed for the new day."""
+    days = iter([datetime(2026, 12, 7, 23, 59, 59, tzinfo=UTC), datetime(2026, 12, 8, 0, 0, 1, tzinfo=UTC)])
+    signer = SigV4(region="eu-west-1", service="sqs", clock=lambda: next(days))
+    credentials = Credentials("AKIDEXAMPLE", "secret").get_frozen_credentials()
+    first: dict[str, str] = {"host": "h"}
+    second: dict[str, str] = {"host": "h"}
+    signer.sign(first, b"{}", credentials)
+    signer.sign(second, b"{}", credentials)
+    assert "/20261207/" in first["authorization"] and "/20261208/" in second["authorization"]
+    assert first["authorization"].split("Signature=")[1] != second["authorization"].split("Signature=")[1]

@@ -128,6 +128,8 @@ class SqsQueue:
         hides what the other chunks did.
         """
         chunks = list(batched(items, _SQS_BATCH, strict=False))
+        if len(chunks) <= 1:  # one call: on this thread, no hand-off to the pool
+            return [item for chunk in chunks for item in self._failed_of(call, chunk)]
         return [
             item for failed in self._pool.map(lambda c: self._failed_of(call, c), chunks) for item in failed
         ]
