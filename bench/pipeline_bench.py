@@ -29,7 +29,7 @@ second), not every one as the local stack does for developers; traces go to the 
 process.
 
 CPU per event comes from each process's ``/proc/<pid>/stat`` (user + system time of all its threads) before
-and after the run, less its idle rate (measured over ``--idle-s`` quiet seconds after the warm-up) times the
+and after the run, less its idle rate (its quietest second of ``--idle-s`` after the warm-up) times the
 run's wall time; "cores busy" is the services' and the emulator's CPU seconds over the run's wall seconds.
 ``bench`` is this process: the publisher, the trackers' polls, the trace collector and the AWS proxy,
 which production has not (``--no-proxy``: services call the emulator directly, and no calls are counted).
@@ -410,7 +410,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="events of the sustained max-rate run")
     parser.add_argument("--scale-events", type=int, default=2000, help="events per scale run")
     parser.add_argument("--baseline-events", type=int, default=2000, help="events the naive consumer drains")
-    parser.add_argument("--idle-s", type=float, default=3.0, help="quiet seconds to measure idle CPU rates")
+    parser.add_argument("--idle-s", type=float, default=6.0, help="seconds of 1 s idle windows")
     parser.add_argument("--latency-s", type=float, default=20.0, help="seconds of paced publishing per rate")
     parser.add_argument("--replicas", default="1,2,4", help="archiver and graph_writer replica counts")
     parser.add_argument(
