@@ -63,6 +63,10 @@ class LocalStackEmulator(HostEmulator):
             # Without these two it calls api.localstack.cloud; all our traffic stays on loopback.
             "SKIP_SSL_CERT_DOWNLOAD": "1",
             "DISABLE_EVENTS": "1",
+            # LocalStack reports SQS metrics to its own CloudWatch per message sent, received and deleted
+            # (a PutMetricData through its gateway each, on a thread pool that runs on for seconds after a
+            # burst); nothing here reads them (``tributary health`` peeks where CloudWatch has no age).
+            "SQS_DISABLE_CLOUDWATCH_METRICS": "1",
             "TMPDIR": str(tmp),  # Python's own temp files (LocalStack logs a harmless deprecation notice)
             "PYTHONUNBUFFERED": "1",
         }
