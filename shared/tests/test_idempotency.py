@@ -36,12 +36,8 @@ def clock() -> FakeClock:
 @pytest.fixture(scope="module")
 def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One MiniStack for the module's DynamoDB tests (each test uses its own table); its endpoint."""
-    emulator = MiniStackEmulator(tmp_path_factory.mktemp("ministack"))
-    emulator.start()
-    try:
+    with MiniStackEmulator(tmp_path_factory.mktemp("ministack")) as emulator:
         yield emulator.endpoint
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

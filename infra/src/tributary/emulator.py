@@ -14,7 +14,7 @@ import subprocess
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
 import structlog
 
@@ -119,6 +119,14 @@ class HostEmulator(ABC):
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    def __enter__(self) -> Self:
+        """Started (as :meth:`start`); stopped when the block ends."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def track_bucket(self, bucket: str) -> None:
         """Remember a bucket the emulator served (for :meth:`cleanup`)."""

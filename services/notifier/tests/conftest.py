@@ -50,12 +50,8 @@ def dynamo_store(aws: None) -> DynamoStateStore:
 @pytest.fixture(scope="session")
 def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One MiniStack for the session's DynamoDB-over-the-lean-caller tests (a table each); its endpoint."""
-    emulator = MiniStackEmulator(tmp_path_factory.mktemp("ministack"))
-    emulator.start()
-    try:
+    with MiniStackEmulator(tmp_path_factory.mktemp("ministack")) as emulator:
         yield emulator.endpoint
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture
