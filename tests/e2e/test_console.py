@@ -162,9 +162,17 @@ def test_numbers_move_as_events_arrive_and_a_poisoned_dlq_shows_its_reason(
             return dom if 'class="wf-row"' in dom and "archiver" in dom.split('id="trace"', 1)[-1] else None
 
         assert wait_for(waterfall, timeout_s=120, interval_s=1, what=f"a trace waterfall of {traced}")
-    dom = browser.dom(console_url + query)
-    assert 'class="gnode center"' in dom, "the graph neighbourhood was not drawn"
-    assert 'class="series-line"' in dom, "the series chart was not drawn"
+
+    panels: dict[str, bool] = {}
+
+    def drawn() -> bool:
+        """Both of the device's panels (the series store may lag the trace the page was waited on for)."""
+        dom = browser.dom(console_url + query)
+        panels.update(graph='class="gnode center"' in dom, series='class="series-line"' in dom)
+        return all(panels.values())
+
+    what = "dev-0000's graph neighbourhood and temperature chart to be drawn"
+    assert wait_for(drawn, timeout_s=60, interval_s=1, what=what, seen=lambda: f"drawn: {panels}")
     browser.screenshot(console_url + query, shots / "3-dead-letters-trace-graph-series.png")
 
 
