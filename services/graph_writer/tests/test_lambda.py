@@ -7,24 +7,19 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from shared import lambda_entry
 from shared.service import StartupError
+from shared.testkit.aws import in_process_aws
 from shared.testkit.letters import failure_of
 
 
 @pytest.fixture
 def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """moto's SQS with graph_writer's queue and DLQ, and the function's environment pointing at them."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("TRIBUTARY_SERVICE", "graph_writer")
     lambda_entry.reset()
-    with mock_aws():
+    with in_process_aws(monkeypatch):
         sqs = boto3.client("sqs", region_name="us-east-1")
         urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("graph", "graph-dlq")}
         monkeypatch.setenv("TRIBUTARY_QUEUE_URL", urls["graph"])

@@ -103,11 +103,13 @@ def json_api(
     *,
     max_pool_connections: int = 20,
     max_attempts: int = 5,
+    like: Any = None,
 ) -> JsonApi:
     """The lean caller (:mod:`shared.awsjson`) of a JSON-protocol service, reaching the endpoint, region and
-    credentials a boto3 client built here would (``AWS_ENDPOINT_URL``, the region and credentials chains)."""
+    credentials a boto3 client built here would (``AWS_ENDPOINT_URL``, the region and credentials chains):
+    those of ``like``, a client of that service already built, else of one built for the purpose."""
     core = botocore.session.get_session()
-    built = _build(core, service_name, Config(retries={"mode": "standard", "max_attempts": max_attempts}))
+    built = like if like is not None else _build(core, service_name, Config())
     credentials = core.get_credentials()  # the chain the client resolved (refreshable ones refresh)
     if credentials is None:
         raise RuntimeError(f"no AWS credentials found for {service_name}")
@@ -115,11 +117,17 @@ def json_api(
 
 
 def lean_api(
-    service_name: Literal["sqs", "events", "dynamodb"], *, enabled: bool, max_pool_connections: int = 20
+    service_name: Literal["sqs", "events", "dynamodb"],
+    *,
+    enabled: bool,
+    max_pool_connections: int = 20,
+    like: Any = None,
 ) -> JsonApi | None:
     """:func:`json_api` when ``enabled`` (a service's ``aws_lean_calls`` setting), else ``None``: the
     adapter then makes every call through its boto3 client."""
-    return json_api(service_name, max_pool_connections=max_pool_connections) if enabled else None
+    if not enabled:
+        return None
+    return json_api(service_name, max_pool_connections=max_pool_connections, like=like)
 
 
 def json_api_like(

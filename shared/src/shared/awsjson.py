@@ -24,16 +24,34 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import urllib3
+from botocore import xform_name
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import ClientError, HTTPClientError
 
 from shared.aws import THROTTLING_CODES
 
 _BACKOFF_CAP_S = 20.0
+
+
+class AwsCaller(Protocol):
+    """What adapters call AWS through: an operation as the API spells it (``PutItem``) with its own fields."""
+
+    def call(self, operation: str, params: dict[str, Any], *, read_timeout_s: float | None = None) -> Any: ...
+
+
+class BotoCaller:
+    """A boto3 low-level client behind :class:`JsonApi`'s ``call``, for adapters given a client (moto's
+    in-process AWS in tests, ``TRIBUTARY_AWS_LEAN_CALLS=false``); the client's own read timeout applies."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def call(self, operation: str, params: dict[str, Any], *, read_timeout_s: float | None = None) -> Any:
+        return getattr(self._client, xform_name(operation))(**params)
 
 
 class JsonApi:

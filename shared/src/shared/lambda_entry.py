@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from shared import aws
 from shared.lambda_adapter import LambdaHandler, lambda_handler
 from shared.logging import configure_logging
 from shared.manifest import load_manifest
 from shared.runner import batch_observer
 from shared.service import BackgroundTask, ScheduledCheck, Service, StartupError
 from shared.settings import WorkerSettings
-from shared.sqs import SqsQueue
 from shared.start import load_settings
 
 SERVICE_ENV = "TRIBUTARY_SERVICE"
@@ -59,9 +57,7 @@ def _runtime() -> _Runtime:
         service.handler,
         service=settings.service,
         retry_policy=settings.retry_policy(),
-        # the event source mapping receives and deletes; the function only dead-letters and backs off, so a
-        # boto3 client (moto's in tests) serves it rather than the workers' lean caller
-        queue=SqsQueue(client=aws.client("sqs"), queue_url=settings.queue_url, dlq_url=settings.dlq_url),
+        queue=service.queue,
         observer=batch_observer(settings),
         consumes=service.consumes,
     )

@@ -1,11 +1,12 @@
 """SQS adapter of :class:`~shared.ports.MessageQueue`, batch calls entry by entry.
 
 It calls SQS through the lean JSON caller (:class:`~shared.awsjson.JsonApi`, what services use: a fraction
-of botocore's CPU per call) or a boto3 client (the Lambda adapter, moto's in-process SQS in tests); both
-speak the same operations with the same fields. Every call is bounded: the caller's retries (standard mode)
-handle throttling and connection resets; what still fails becomes :class:`~shared.errors.RetryableError`.
-A batch call over more than 10 entries (settling a 1,000-message batch) runs its chunks of 10 on a few
-threads: sequential round trips, not the store write, would otherwise bound a worker's throughput.
+of botocore's CPU per call) or a boto3 client (moto's in-process SQS in tests, ``aws_lean_calls`` off), both
+through one ``call`` (:class:`~shared.awsjson.BotoCaller` wraps the client). Every call is bounded: the
+caller's retries (standard mode) handle throttling and connection resets; what still fails becomes
+:class:`~shared.errors.RetryableError`. A batch call over more than 10 entries (settling a 1,000-message
+batch) runs its chunks of 10 on a few threads: sequential round trips, not the store write, would otherwise
+bound a worker's throughput.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from itertools import batched
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws
-from shared.awsjson import JsonApi
+from shared.awsjson import AwsCaller, BotoCaller, JsonApi
 from shared.errors import RetryableError
 from shared.messages import DeadLetter, Message
 
@@ -49,8 +49,7 @@ class SqsQueue:
     ) -> None:
         if (api is None) == (client is None):
             raise ValueError("SqsQueue takes either api or client")
-        self._api = api
-        self._client = client
+        self._caller: AwsCaller = api if api is not None else BotoCaller(client)
         self._queue_url = queue_url
         self._dlq_url = dlq_url
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sqs-batch")
@@ -144,10 +143,7 @@ class SqsQueue:
 
     def _invoke(self, operation: str, params: dict[str, Any], *, read_timeout_s: float | None = None) -> Any:
         try:
-            if self._api is not None:
-                return self._api.call(operation, params, read_timeout_s=read_timeout_s)
-            assert self._client is not None
-            return getattr(self._client, xform_name(operation))(**params)
+            return self._caller.call(operation, params, read_timeout_s=read_timeout_s)
         except (ClientError, BotoCoreError) as exc:
             raise RetryableError(f"SQS {operation} failed: {exc}") from exc
 

@@ -53,9 +53,10 @@ class ArchiverSettings(WorkerSettings):
 def build_ledger(settings: ArchiverSettings) -> IdempotencyLedger:
     """The configured ledger, its client built here."""
     if settings.state_backend == "dynamodb":
+        dynamodb = aws.client("dynamodb")
         ledger = DynamoLedger(
-            client=aws.client("dynamodb"),
-            api=aws.lean_api("dynamodb", enabled=settings.aws_lean_calls),
+            client=dynamodb,
+            api=aws.lean_api("dynamodb", enabled=settings.aws_lean_calls, like=dynamodb),
             table=settings.state_table,
             window_s=settings.dedupe_window_s,
         )

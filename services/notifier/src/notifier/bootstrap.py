@@ -104,9 +104,10 @@ def load(settings: NotifierSettings) -> RuleSet:
 def build_store(settings: NotifierSettings) -> tuple[NotificationStateStore, Callable[[], None]]:
     """The configured state store, its client built here, and how to release it."""
     if settings.state_backend == "dynamodb":
+        dynamodb = aws.client("dynamodb")
         dynamo = DynamoStateStore(
-            client=aws.client("dynamodb"),
-            api=aws.lean_api("dynamodb", enabled=settings.aws_lean_calls),
+            client=dynamodb,
+            api=aws.lean_api("dynamodb", enabled=settings.aws_lean_calls, like=dynamodb),
             table=settings.state_table,
             retention_s=settings.retention_s,
         )

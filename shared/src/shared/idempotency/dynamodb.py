@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.awsjson import JsonApi
+from shared.awsjson import AwsCaller, BotoCaller, JsonApi
 from shared.errors import RetryableError
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class DynamoLedger:
         api: JsonApi | None = None,
     ) -> None:
         self._client = client
-        self._api = api
+        self._caller: AwsCaller = api if api is not None else BotoCaller(client)
         self.table = table
         self._window_s = window_s
         self._clock = clock
@@ -74,12 +74,11 @@ class DynamoLedger:
     # -- calls --------------------------------------------------------------------------------------------
 
     def _call(self, name: str, **kwargs: Any) -> Any:
-        """One DynamoDB call, through ``api`` (the lean caller) when given, else ``client`` (which also makes
-        the table); a failed condition or transaction propagates as ClientError, the rest retry."""
+        """One DynamoDB call (``name``: ``PutItem``…), through ``api`` (the lean caller) when given, else
+        ``client`` (which also makes the table); a failed condition or transaction propagates as ClientError,
+        the rest retry."""
         try:
-            if self._api is not None:
-                return self._api.call(name.title().replace("_", ""), kwargs)  # put_item: PutItem
-            return getattr(self._client, name)(**kwargs)
+            return self._caller.call(name, kwargs)
         except ClientError as exc:
             if _code(exc) in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
                 raise
@@ -96,7 +95,7 @@ class DynamoLedger:
                 self.table: {"Keys": [{"pk": _s(pk)} for pk in chunk], "ConsistentRead": True}
             }
             for _ in range(_GET_ROUNDS):
-                page = self._call("batch_get_item", RequestItems=request)
+                page = self._call("BatchGetItem", RequestItems=request)
                 for item in page.get("Responses", {}).get(self.table, []):
                     if float(item["expires"]["N"]) >= now:
                         found[item["pk"]["S"]] = item
@@ -120,7 +119,7 @@ class DynamoLedger:
             chunk, pending = pending[:_TRANSACT_MAX], pending[_TRANSACT_MAX:]
             puts = [self._put(id_, ids[id_], expected[id_], location=location, now=now) for id_ in chunk]
             try:
-                self._call("transact_write_items", TransactItems=[{"Put": put} for put in puts])
+                self._call("TransactWriteItems", TransactItems=[{"Put": put} for put in puts])
             except ClientError as exc:
                 reasons = exc.response.get("CancellationReasons") or []
                 if len(reasons) != len(chunk):  # an emulator that does not say which item failed
@@ -163,7 +162,7 @@ class DynamoLedger:
         won = []
         for id_, put in zip(chunk, puts, strict=True):
             try:
-                self._call("put_item", **put)
+                self._call("PutItem", **put)
             except ClientError:
                 continue
             won.append(id_)
@@ -187,7 +186,7 @@ class DynamoLedger:
             kwargs["ExpressionAttributeNames"] = {"#done": "done", "#updated": "updated"}
             kwargs["ExpressionAttributeValues"] = {":false": {"BOOL": False}, ":since": _n(if_pending_since)}
         try:
-            self._call("put_item", **kwargs)
+            self._call("PutItem", **kwargs)
         except ClientError:
             return False
         return True
@@ -249,7 +248,7 @@ class DynamoLedger:
     def release(self, location: str) -> None:
         with suppress(ClientError):  # completed meanwhile (or gone): nothing to release
             self._call(
-                "delete_item",
+                "DeleteItem",
                 TableName=self.table,
                 Key={"pk": _s(f"l#{location}")},
                 ConditionExpression="#done = :false",

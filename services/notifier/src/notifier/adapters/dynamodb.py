@@ -26,12 +26,12 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.model import DEFAULT_RETENTION_S, Alert, NotificationClaim, NotificationRecord
 from notifier.ports import Settled
 from shared.aws import service_unavailable
+from shared.awsjson import AwsCaller, BotoCaller
 from shared.errors import RetryableError, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class DynamoStateStore:
         api: JsonApi | None = None,
     ) -> None:
         self._client = client
-        self._api = api
+        self._caller: AwsCaller = api if api is not None else BotoCaller(client)
         self.table = table
         self.retention_s = retention_s
 
@@ -80,9 +80,7 @@ class DynamoStateStore:
         else ``client`` (which also makes the table); a failed condition propagates as ClientError, anything
         else is retryable."""
         try:
-            if self._api is not None:
-                return self._api.call(operation, {"TableName": self.table, **kwargs})
-            return getattr(self._client, xform_name(operation))(TableName=self.table, **kwargs)
+            return self._caller.call(operation, {"TableName": self.table, **kwargs})
         except ClientError as exc:
             if _conditional(exc):
                 raise
